@@ -1,0 +1,320 @@
+"""Callbacks: one feature each, ordered, taking `learn` (STYLE H6).
+
+Recorder (losses, metrics, the epoch table), ParamScheduler (LR and momentum per batch),
+MixedPrecision (bf16 autocast on CUDA), ProgressBar, LRFinder, TerminateOnNaN, SaveEveryEpoch.
+Refs: fastai v1 `basic_train.py` / `callbacks/`; miniai `learner.py`.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import torch
+from tqdm.auto import tqdm
+
+from lesson7.train import distributed as ddp
+from lesson7.train.optim import set_hyper
+from lesson7.train.schedules import Schedule, exp_sched
+
+if TYPE_CHECKING:
+    from lesson7.train.learner import Learner
+
+
+class CancelFit(Exception):
+    """Stop training now (after_fit is skipped, cleanup_fit still runs)."""
+
+
+class CancelEpoch(Exception):
+    """Skip the rest of this epoch."""
+
+
+class CancelBatch(Exception):
+    """Skip the rest of this batch (e.g. no optimizer step)."""
+
+
+class Callback:
+    """Base class: implement any of the Learner's EVENTS as `def event(self, learn)`."""
+
+    order: int = 0
+
+
+def fmt_time(seconds: float) -> str:
+    m, s = divmod(int(round(seconds)), 60)
+    return f"{m:02d}:{s:02d}"
+
+
+class Recorder(Callback):
+    """Averages losses and metrics per epoch (on the device: no per-batch host sync), keeps the
+    history, prints the lesson's table on rank 0, and plots the losses."""
+
+    order = 90
+
+    def __init__(self, metrics: Sequence = (), printer=print) -> None:
+        self.metrics = list(metrics)
+        self.printer = printer
+        self.history: list[dict[str, Any]] = []
+        self.batch_losses: list[float] = []
+        self.lrs: list[float] = []
+        self._printed_header = False
+
+    @property
+    def metric_names(self) -> list[str]:
+        return [getattr(m, "__name__", type(m).__name__) for m in self.metrics]
+
+    def before_fit(self, learn: Learner) -> None:
+        self._printed_header = False
+
+    def before_epoch(self, learn: Learner) -> None:
+        self.t0 = time.perf_counter()
+
+    def before_train(self, learn: Learner) -> None:
+        self._train = []
+
+    def before_validate(self, learn: Learner) -> None:
+        self._sums = None
+
+    def after_loss(self, learn: Learner) -> None:
+        bs = _batch_size(learn.yb)
+        if learn.training:
+            self._train.append(learn.loss.detach().float())
+            self.lrs.append(learn.opt.param_groups[-1]["lr"])
+            return
+        with torch.no_grad():
+            vals = [learn.loss.detach().float()] + [m(learn.pred, learn.yb).float() for m in self.metrics]
+            row = torch.stack(vals) * bs
+            row = torch.cat([row, row.new_tensor([bs])])
+            self._sums = row if self._sums is None else self._sums + row
+
+    def after_train(self, learn: Learner) -> None:
+        losses = torch.stack(self._train) if self._train else torch.zeros(1)
+        losses = losses.cpu()
+        self.batch_losses += losses.tolist()
+        mean = ddp.all_reduce_sum(losses.mean().to(learn.device)) / ddp.world_size()
+        learn.log["train_loss"] = mean.item()
+
+    def after_validate(self, learn: Learner) -> None:
+        if self._sums is None:
+            return
+        sums = ddp.all_reduce_sum(self._sums).cpu()  # every rank gets the same averages
+        avgs = (sums[:-1] / sums[-1]).tolist()
+        learn.log["valid_loss"] = avgs[0]
+        for name, v in zip(self.metric_names, avgs[1:], strict=True):
+            learn.log[name] = v
+
+    def after_epoch(self, learn: Learner) -> None:
+        row = {"epoch": learn.epoch, **learn.log, "time": time.perf_counter() - self.t0}
+        self.history.append(row)
+        if ddp.is_main() and self.printer is not None:
+            if not self._printed_header:
+                self.printer("  ".join(f"{k:<10}" for k in row))
+                self._printed_header = True
+            self.printer("  ".join(_fmt(k, v) for k, v in row.items()))
+
+    def plot_loss(self, path: str | Path) -> Path | None:
+        """Save train (per batch) and valid (per epoch) losses as a PNG (rank 0 only)."""
+        if not ddp.is_main():
+            return None
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        from lesson7.train.checkpoint import atomic_path
+
+        fig, ax = plt.subplots(figsize=(6, 4))
+        ax.plot(self.batch_losses, label="train (per batch)", alpha=0.7)
+        n = len(self.batch_losses)
+        valid = [(i, h["valid_loss"]) for i, h in enumerate(self.history) if "valid_loss" in h]
+        if valid and self.history:
+            per_epoch = n / len(self.history)
+            ax.plot([per_epoch * (i + 1) for i, _ in valid], [v for _, v in valid], "o-", label="valid")
+        ax.set_xlabel("batch")
+        ax.set_ylabel("loss")
+        ax.set_yscale("log")
+        ax.legend()
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format="png", dpi=100, bbox_inches="tight")
+        plt.close(fig)
+        return Path(path)
+
+
+def _fmt(key: str, v: Any) -> str:
+    if key == "time":
+        return f"{fmt_time(v):<10}"
+    if isinstance(v, float):
+        return f"{v:<10.6f}"
+    return f"{v!s:<10}"
+
+
+def _batch_size(yb: Any) -> int:
+    if isinstance(yb, torch.Tensor):
+        return yb.shape[0]
+    if isinstance(yb, (list, tuple)) and yb:
+        return _batch_size(yb[0])
+    return 1
+
+
+class ParamScheduler(Callback):
+    """Before each training batch, write each hyper-parameter's schedule value at `pct_train`.
+
+    `scheds` maps a name ("lr", "mom", "weight_decay") to one schedule per layer group.
+    """
+
+    order = 10
+
+    def __init__(self, scheds: dict[str, list[Schedule]]) -> None:
+        self.scheds = scheds
+
+    def before_batch(self, learn: Learner) -> None:
+        if learn.training:
+            for name, fs in self.scheds.items():
+                set_hyper(learn.opt, name, [f(learn.pct_train) for f in fs])
+
+
+class MixedPrecision(Callback):
+    """bf16 autocast on CUDA for the forward pass and the loss (no loss scaling needed with bf16)."""
+
+    order = 5
+
+    def before_batch(self, learn: Learner) -> None:
+        self.ctx = torch.autocast("cuda", dtype=torch.bfloat16)
+        self.ctx.__enter__()
+
+    def after_loss(self, learn: Learner) -> None:
+        self._exit()
+
+    def cleanup_batch(self, learn: Learner) -> None:
+        self._exit()
+
+    def _exit(self) -> None:
+        if getattr(self, "ctx", None) is not None:
+            self.ctx.__exit__(None, None, None)
+            self.ctx = None
+
+
+class ProgressBar(Callback):
+    """A tqdm bar over the batches; silent when stdout is not a terminal or on ranks > 0."""
+
+    order = 95
+
+    def __init__(self, enabled: bool | None = None) -> None:
+        self.enabled = sys.stdout.isatty() if enabled is None else enabled
+
+    def _on(self) -> bool:
+        return self.enabled and ddp.is_main()
+
+    def before_train(self, learn: Learner) -> None:
+        self._open(learn, f"epoch {learn.epoch + 1}/{learn.n_epochs} train")
+
+    def before_validate(self, learn: Learner) -> None:
+        self._open(learn, "valid")
+
+    def _open(self, learn: Learner, desc: str) -> None:
+        self.bar = tqdm(total=len(learn.dl), desc=desc, leave=False) if self._on() else None
+
+    def after_batch(self, learn: Learner) -> None:
+        if self.bar is not None:
+            self.bar.update(1)
+
+    def after_train(self, learn: Learner) -> None:
+        self._close()
+
+    def after_validate(self, learn: Learner) -> None:
+        self._close()
+
+    def _close(self) -> None:
+        if getattr(self, "bar", None) is not None:
+            self.bar.close()
+            self.bar = None
+
+
+class TerminateOnNaN(Callback):
+    """Stop with a clear message when a training loss is NaN or inf (checks every `every` batches
+    so the host syncs rarely)."""
+
+    order = 15
+
+    def __init__(self, every: int = 1) -> None:
+        self.every = every
+
+    def after_loss(self, learn: Learner) -> None:
+        if learn.training and learn.iter % self.every == 0 and not torch.isfinite(learn.loss).item():
+            raise FloatingPointError(
+                f"loss became {learn.loss.item()} at epoch {learn.epoch}, batch {learn.iter}; "
+                "training stopped (lower the learning rate?). The last saved checkpoint is kept.")
+
+
+class LRFinder(Callback):
+    """Sweep the LR exponentially from start_lr to end_lr; stop when the loss explodes
+    (Smith 2015, arXiv:1506.01186; fastai v1 `lr_find`)."""
+
+    order = 20
+
+    def __init__(self, start_lr: float = 1e-7, end_lr: float = 10.0, num_it: int = 100,
+                 beta: float = 0.98) -> None:
+        self.sched = exp_sched(start_lr, end_lr)
+        self.num_it, self.beta = num_it, beta
+        self.lrs: list[float] = []
+        self.losses: list[float] = []
+
+    def before_fit(self, learn: Learner) -> None:
+        self.i, self.avg, self.best = 0, 0.0, math.inf
+
+    def before_batch(self, learn: Learner) -> None:
+        if not learn.training:
+            raise CancelEpoch  # no validation during the sweep
+        lr = self.sched(self.i / max(self.num_it - 1, 1))
+        set_hyper(learn.opt, "lr", [lr] * (1 + max(g.get("layer_group", 0) for g in learn.opt.param_groups)))
+        self.lrs.append(lr)
+
+    def after_batch(self, learn: Learner) -> None:
+        loss = learn.loss.item()
+        self.i += 1
+        self.avg = self.beta * self.avg + (1 - self.beta) * loss
+        smooth = self.avg / (1 - self.beta**self.i)
+        self.losses.append(smooth)
+        self.best = min(self.best, smooth)
+        if self.i >= self.num_it or not math.isfinite(smooth) or smooth > 4 * self.best:
+            raise CancelFit
+
+    def suggestion(self) -> float:
+        """LR at the minimum smoothed loss divided by 10 (fastai's `lr_min`)."""
+        pts = [(loss, lr) for lr, loss in zip(self.lrs, self.losses) if math.isfinite(loss)]
+        return min(pts)[1] / 10 if pts else float("nan")
+
+    def plot(self, path: str | Path) -> None:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        from lesson7.train.checkpoint import atomic_path
+
+        fig, ax = plt.subplots(figsize=(6, 4))
+        n = len(self.losses)
+        ax.plot(self.lrs[:n], self.losses)
+        ax.axvline(self.suggestion(), color="r", ls="--", label=f"suggested {self.suggestion():.1e}")
+        ax.set_xscale("log")
+        ax.set_xlabel("learning rate")
+        ax.set_ylabel("smoothed loss")
+        ax.legend()
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format="png", dpi=100, bbox_inches="tight")
+        plt.close(fig)
+
+
+class SaveEveryEpoch(Callback):
+    """Save model + optimizer at the end of every epoch, so a long run can resume (rank 0)."""
+
+    order = 99
+
+    def __init__(self, name: str = "last") -> None:
+        self.name = name
+
+    def after_epoch(self, learn: Learner) -> None:
+        learn.save(self.name, epoch=learn.epoch + 1)
