@@ -60,7 +60,7 @@ def _plain_tensors(sd: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.
 
 
 def save_checkpoint(path: str | os.PathLike, model: nn.Module,
-                    opt: torch.optim.Optimizer | None = None, **meta: Any) -> Path:
+                    opt: torch.optim.Optimizer | None = None, /, **meta: Any) -> Path:
     """Save `model` (and `opt`) to `path` (.safetensors) with `meta` in a .json beside it."""
     path = Path(path).with_suffix(".safetensors")
     tensors = _plain_tensors(model.state_dict(), "model.")

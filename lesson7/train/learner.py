@@ -8,8 +8,7 @@ miniai `learner.py` (course22p2).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -92,14 +91,15 @@ class Learner:
             if handler is not None:
                 handler(self)
 
-    @contextmanager
-    def _scope(self, stage: str, cancel: type[Exception]) -> Iterator[None]:
+    def _with_events(self, stage: str, cancel: type[Exception], body: Callable[[], None]) -> None:
+        """before_stage, body, after_stage; a `cancel` raised anywhere (even in before_) skips
+        the rest, and cleanup_stage always runs."""
         try:
             self.emit(f"before_{stage}")
-            yield
+            body()
             self.emit(f"after_{stage}")
         except cancel:
-            pass  # cancelled: skip after_, still clean up
+            pass
         finally:
             self.emit(f"cleanup_{stage}")
 
@@ -131,15 +131,19 @@ class Learner:
         self.n_epochs, self.total_iters, self.train_iter = n_epochs, n_epochs * len(self.data.train_dl), 0
         self.cbs += cbs
         try:
-            with self._scope("fit", CancelFit):
-                for self.epoch in range(n_epochs):
-                    self.log = {}
-                    with self._scope("epoch", CancelEpoch):
-                        self._run(train=True)
-                        self._run(train=False)
+            self._with_events("fit", CancelFit, self._all_epochs)
         finally:
             for cb in cbs:
                 self.cbs.remove(cb)
+
+    def _all_epochs(self) -> None:
+        for self.epoch in range(self.n_epochs):
+            self.log = {}
+            self._with_events("epoch", CancelEpoch, self._one_epoch)
+
+    def _one_epoch(self) -> None:
+        self._run(train=True)
+        self._run(train=False)
 
     def _run(self, train: bool) -> None:
         self.training = train
@@ -148,13 +152,15 @@ class Learner:
         if train and hasattr(self.dl, "set_epoch"):
             self.dl.set_epoch(self.epoch)
         self.n_iter = len(self.dl)
-        with torch.set_grad_enabled(train), self._scope("train" if train else "validate", CancelEpoch):
-            for self.iter, (xb, yb) in enumerate(self.dl):
-                self.xb, self.yb = to_device(xb, self.device), to_device(yb, self.device)
-                with self._scope("batch", CancelBatch):
-                    self._one_batch()
-                if train:
-                    self.train_iter += 1
+        with torch.set_grad_enabled(train):
+            self._with_events("train" if train else "validate", CancelEpoch, self._all_batches)
+
+    def _all_batches(self) -> None:
+        for self.iter, (xb, yb) in enumerate(self.dl):
+            self.xb, self.yb = to_device(xb, self.device), to_device(yb, self.device)
+            self._with_events("batch", CancelBatch, self._one_batch)
+            if self.training:
+                self.train_iter += 1
 
     @property
     def pct_train(self) -> float:

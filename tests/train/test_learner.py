@@ -174,3 +174,13 @@ def test_plot_loss_writes_png(toy_data, tmp_path):
     learn = Learner(small_model(), toy_data, nn.CrossEntropyLoss())
     learn.fit(2, 1e-3)
     assert learn.recorder.plot_loss(tmp_path / "loss.png").stat().st_size > 1000
+
+
+def test_cancel_in_before_event_skips_stage(toy_data):
+    from lesson7.train import CancelEpoch
+    class NoValid(Callback):
+        def before_validate(self, learn):
+            raise CancelEpoch
+    learn = Learner(small_model(), toy_data, nn.CrossEntropyLoss(), cbs=[NoValid()])
+    learn.fit(1, 1e-3)
+    assert "valid_loss" not in learn.recorder.history[0] and "train_loss" in learn.recorder.history[0]
