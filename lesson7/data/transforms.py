@@ -1,0 +1,537 @@
+"""Batch data augmentation, vectorised on the batch's device, with the same draws for x and y.
+
+Scope: the transforms the lesson uses with fastai v1 ``get_transforms()`` semantics (REFERENCE
+§3.12) and ``rand_pad``, applied to a whole float batch (B, C, H, W) in [0, 1]; plus the
+item-level "crop to ``size``" helpers the loaders use. Random parameters are drawn on the CPU
+from a ``torch.Generator`` (reproducible on any device) and moved to the batch's device.
+
+A pipeline runs in a fixed order, whatever the list order (as fastai sorts by ``order``):
+  pad -> geometry (flip / dihedral / rotate / zoom / symmetric warp: ONE affine_grid + ONE
+  grid_sample per batch) -> random crop -> lighting (brightness, contrast in logit space).
+``CropPad`` (``crop_pad()`` / ``rand_crop()``) only tells the loader how to bring items to
+``size`` (centre or random crop); it is a no-op inside the pipeline.
+
+With ``tfm_y=True`` an image target gets exactly the same draws as x: same pad/crop offsets,
+same sampling grid, same lighting. Lighting is applied to y too (like fastai v1, where
+transforms default to ``use_on_y=True``), so x and y stay pixel-aligned in value as well.
+
+Deliberate differences from fastai v1:
+- ``rotate`` corrects for the aspect ratio (fastai rotates in normalised coordinates, which
+  shears non-square images); for square images the two agree.
+- ``rand_pad``'s padding mode defaults to ``"zeros"`` (the lesson's choice; fastai: reflection).
+
+Refs: fastai v1 ``vision/transform.py`` (``_rotate``, ``_zoom``, ``_symmetric_warp``,
+``_find_coeffs``, ``_brightness``, ``_contrast``, ``get_transforms``); fastai v2 ``aug_transforms``
+(affine ops fused into one resample).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+__all__ = [
+    "Size", "Transform", "CropPad", "Pad", "RandomCrop", "FlipLR", "Dihedral", "Rotate", "Zoom",
+    "SymmetricWarp", "Brightness", "Contrast", "BatchTransforms",
+    "crop_pad", "rand_crop", "rand_pad", "flip_lr", "dihedral", "rotate", "rand_zoom",
+    "symmetric_warp", "brightness", "contrast", "get_transforms",
+    "crop_offsets", "crop_batch", "crop_array",
+]
+
+Size = int | tuple[int, int]
+Draw = dict[str, Tensor]
+
+_PAD_MODES = {"zeros": "constant", "reflection": "reflect", "border": "replicate"}
+
+
+def _hw(size: Size) -> tuple[int, int]:
+    h, w = (size, size) if isinstance(size, int) else tuple(size)
+    if h <= 0 or w <= 0:
+        raise ValueError(f"size must be positive, got {size!r}")
+    return int(h), int(w)
+
+
+def _range(value: float | tuple[float, float], name: str) -> tuple[float, float]:
+    lo, hi = (-abs(value), abs(value)) if isinstance(value, (int, float)) else value
+    if lo > hi:
+        raise ValueError(f"{name} range must be (low, high) with low <= high, got {value!r}")
+    return float(lo), float(hi)
+
+
+def _uniform(n: int, lo: float, hi: float, gen: torch.Generator | None) -> Tensor:
+    return lo + (hi - lo) * torch.rand(n, generator=gen, dtype=torch.float64)
+
+
+@dataclass
+class Transform:
+    """Base: a random transform applied with probability ``p`` per item."""
+
+    p: float = 1.0
+    stage: ClassVar[str] = ""
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.p <= 1.0:
+            raise ValueError(f"{type(self).__name__}: p must be in [0, 1], got {self.p}")
+
+    def applied(self, n: int, gen: torch.Generator | None) -> Tensor:
+        """Which of ``n`` items get the transform (bool, CPU)."""
+        return torch.rand(n, generator=gen, dtype=torch.float64) < self.p
+
+    def draw(self, n: int, gen: torch.Generator | None) -> Draw:
+        """The random parameters for a batch of ``n`` items (CPU tensors)."""
+        return {}
+
+
+# --- size, pad and crop ---------------------------------------------------------------------
+
+
+@dataclass
+class CropPad(Transform):
+    """Marks how items are brought to ``size``: centre crop, or a random crop when ``random``."""
+
+    random: bool = False
+    stage: ClassVar[str] = "size"
+
+
+@dataclass
+class Pad(Transform):
+    """Pad every side by ``padding`` pixels; ``mode`` is "zeros", "reflection" or "border"."""
+
+    padding: int = 0
+    mode: str = "zeros"
+    stage: ClassVar[str] = "pad"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.mode not in _PAD_MODES:
+            raise ValueError(f"Pad mode must be one of {sorted(_PAD_MODES)}, got {self.mode!r}")
+        if self.padding < 0:
+            raise ValueError(f"Pad padding must be >= 0, got {self.padding}")
+
+    def __call__(self, x: Tensor) -> Tensor:
+        if self.padding == 0:
+            return x
+        if self.mode == "zeros":
+            return F.pad(x, (self.padding,) * 4)
+        return F.pad(x.float(), (self.padding,) * 4, mode=_PAD_MODES[self.mode]).to(x.dtype)
+
+
+@dataclass
+class RandomCrop(Transform):
+    """Crop a random ``size`` window (``None``: the size the batch had before padding)."""
+
+    size: Size | None = None
+    stage: ClassVar[str] = "crop"
+
+    def draw(self, n: int, gen: torch.Generator | None) -> Draw:
+        return {"row_pct": torch.rand(n, generator=gen, dtype=torch.float64),
+                "col_pct": torch.rand(n, generator=gen, dtype=torch.float64)}
+
+
+def crop_offsets(in_hw: tuple[int, int], out_hw: tuple[int, int], row_pct: Tensor | None,
+                 col_pct: Tensor | None) -> tuple[Tensor, Tensor]:
+    """Top/left offsets of an ``out_hw`` window in ``in_hw``: centred when the pcts are ``None``,
+    else ``floor(pct * (room + 1))`` so every offset in [0, room] is equally likely."""
+    (h_in, w_in), (h, w) = in_hw, out_hw
+    if row_pct is None or col_pct is None:
+        return torch.tensor([(h_in - h) // 2]), torch.tensor([(w_in - w) // 2])
+    top = (row_pct * (h_in - h + 1)).floor().long().clamp(0, h_in - h)
+    left = (col_pct * (w_in - w + 1)).floor().long().clamp(0, w_in - w)
+    return top, left
+
+
+def _pad_to(x: Tensor, h: int, w: int) -> Tensor:
+    """Reflection-pad (B, C, H, W) symmetrically to at least (h, w)."""
+    ph, pw = max(0, h - x.shape[-2]), max(0, w - x.shape[-1])
+    if ph == 0 and pw == 0:
+        return x
+    pads = (pw // 2, pw - pw // 2, ph // 2, ph - ph // 2)
+    mode = "reflect" if ph < x.shape[-2] and pw < x.shape[-1] else "replicate"
+    return F.pad(x.float(), pads, mode=mode).to(x.dtype)
+
+
+def crop_batch(x: Tensor, size: Size, row_pct: Tensor | None = None,
+               col_pct: Tensor | None = None) -> Tensor:
+    """Per-item crops of (B, C, H, W) to ``size`` (reflection-padded first if smaller)."""
+    h, w = _hw(size)
+    x = _pad_to(x, h, w)
+    b, _, h_in, w_in = x.shape
+    if (h_in, w_in) == (h, w):
+        return x
+    top, left = crop_offsets((h_in, w_in), (h, w), row_pct, col_pct)
+    if row_pct is None:
+        return x[:, :, int(top):int(top) + h, int(left):int(left) + w]
+    # One index_select on the flattened batch: ~10x faster on CPU than x[b, :, rows, cols].
+    dev, c = x.device, x.shape[1]
+    window = torch.arange(h, device=dev)[:, None] * w_in + torch.arange(w, device=dev)  # (h, w)
+    corner = (top * w_in + left).to(dev).view(b, 1, 1, 1)                    # (B, 1, 1, 1)
+    planes = torch.arange(b * c, device=dev).view(b, c, 1, 1) * (h_in * w_in)
+    flat = (planes + corner + window).view(-1)                               # (B * C * h * w,)
+    return x.contiguous().view(-1).index_select(0, flat).view(b, c, h, w)
+
+
+def crop_array(arr: np.ndarray, size: Size, row_pct: float | None = None,
+               col_pct: float | None = None) -> np.ndarray:
+    """One (C, H, W) uint8 array -> a ``size`` crop (reflection-padded first if smaller)."""
+    h, w = _hw(size)
+    ph, pw = max(0, h - arr.shape[1]), max(0, w - arr.shape[2])
+    if ph or pw:
+        arr = np.pad(arr, ((0, 0), (ph // 2, ph - ph // 2), (pw // 2, pw - pw // 2)),
+                     mode="reflect" if ph < arr.shape[1] and pw < arr.shape[2] else "edge")
+    rp = None if row_pct is None else torch.tensor([row_pct], dtype=torch.float64)
+    cp = None if col_pct is None else torch.tensor([col_pct], dtype=torch.float64)
+    top, left = crop_offsets(arr.shape[1:], (h, w), rp, cp)
+    t, left_ = int(top[0]), int(left[0])
+    return np.ascontiguousarray(arr[:, t:t + h, left_:left_ + w])
+
+
+# --- geometry ---------------------------------------------------------------------------------
+
+
+def _eye(n: int) -> Tensor:
+    return torch.eye(3, dtype=torch.float64).repeat(n, 1, 1)
+
+
+@dataclass
+class FlipLR(Transform):
+    """Mirror left-right with probability ``p``."""
+
+    p: float = 0.5
+    stage: ClassVar[str] = "geometry"
+
+    def draw(self, n: int, gen: torch.Generator | None) -> Draw:
+        return {"flip": self.applied(n, gen)}
+
+    def matrix(self, d: Draw, aspect: float) -> Tensor:
+        m = _eye(len(d["flip"]))
+        m[:, 0, 0] = 1.0 - 2.0 * d["flip"].double()
+        return m
+
+
+@dataclass
+class Dihedral(Transform):
+    """One of the 8 flips/transpositions of the square (fastai ``dihedral_affine``)."""
+
+    stage: ClassVar[str] = "geometry"
+
+    def draw(self, n: int, gen: torch.Generator | None) -> Draw:
+        k = torch.randint(0, 8, (n,), generator=gen)
+        return {"k": torch.where(self.applied(n, gen), k, torch.zeros_like(k))}
+
+    def matrix(self, d: Draw, aspect: float) -> Tensor:
+        k = d["k"]
+        m = _eye(len(k))
+        m[:, 0, 0] = torch.where(k & 1 > 0, -1.0, 1.0).double()
+        m[:, 1, 1] = torch.where(k & 2 > 0, -1.0, 1.0).double()
+        swap = (k & 4) > 0
+        m[swap] = m[swap][:, [1, 0, 2]]  # transpose: x' <- y, y' <- x
+        return m
+
+
+@dataclass
+class Rotate(Transform):
+    """Rotate by a uniform angle in ``degrees`` (a number d means (-d, d))."""
+
+    degrees: float | tuple[float, float] = 10.0
+    stage: ClassVar[str] = "geometry"
+
+    def draw(self, n: int, gen: torch.Generator | None) -> Draw:
+        lo, hi = _range(self.degrees, "Rotate degrees")
+        angle = _uniform(n, lo, hi, gen)
+        return {"angle": torch.where(self.applied(n, gen), angle, torch.zeros_like(angle))}
+
+    def matrix(self, d: Draw, aspect: float) -> Tensor:
+        # Rotate in pixel space: S^-1 R S with S = diag(W/2, H/2) the normalised->pixel scale.
+        theta = d["angle"] * math.pi / 180
+        m = _eye(len(theta))
+        m[:, 0, 0], m[:, 0, 1] = theta.cos(), -theta.sin() / aspect
+        m[:, 1, 0], m[:, 1, 1] = theta.sin() * aspect, theta.cos()
+        return m
+
+
+@dataclass
+class Zoom(Transform):
+    """Zoom in by a uniform factor in ``scale`` around a uniformly random centre."""
+
+    scale: tuple[float, float] = (1.0, 1.1)
+    stage: ClassVar[str] = "geometry"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        lo, hi = _range(self.scale, "Zoom scale")
+        if lo <= 0:
+            raise ValueError(f"Zoom scale must be > 0, got {self.scale!r}")
+
+    def draw(self, n: int, gen: torch.Generator | None) -> Draw:
+        scale = _uniform(n, *self.scale, gen)
+        scale = torch.where(self.applied(n, gen), scale, torch.ones_like(scale))
+        return {"scale": scale, "row_pct": torch.rand(n, generator=gen, dtype=torch.float64),
+                "col_pct": torch.rand(n, generator=gen, dtype=torch.float64)}
+
+    def matrix(self, d: Draw, aspect: float) -> Tensor:
+        s = 1 - 1 / d["scale"]  # fastai _zoom: the centre may move by at most 1 - 1/scale
+        m = _eye(len(s))
+        m[:, 0, 0] = m[:, 1, 1] = 1 / d["scale"]
+        m[:, 0, 2] = s * (2 * d["col_pct"] - 1)
+        m[:, 1, 2] = s * (2 * d["row_pct"] - 1)
+        return m
+
+
+@dataclass
+class SymmetricWarp(Transform):
+    """Perspective warp: the 4 corners move by uniform draws in ``magnitude`` (fastai)."""
+
+    magnitude: float | tuple[float, float] = 0.2
+    stage: ClassVar[str] = "geometry"
+
+    def draw(self, n: int, gen: torch.Generator | None) -> Draw:
+        lo, hi = _range(self.magnitude, "SymmetricWarp magnitude")
+        mag = _uniform(4 * n, lo, hi, gen).view(n, 4)
+        return {"m": torch.where(self.applied(n, gen)[:, None], mag, torch.zeros_like(mag))}
+
+    def homography(self, d: Draw) -> Tensor:
+        """The 3x3 map taking the output corners to the sampled (moved) corners."""
+        m = d["m"]
+        n = len(m)
+        src = torch.tensor([[-1.0, -1.0], [-1.0, 1.0], [1.0, -1.0], [1.0, 1.0]],
+                           dtype=torch.float64).expand(n, 4, 2)
+        dst = torch.stack([torch.stack([-1 - m[:, 3], -1 - m[:, 1]], -1),
+                           torch.stack([-1 - m[:, 2], 1 + m[:, 1]], -1),
+                           torch.stack([1 + m[:, 3], -1 - m[:, 0]], -1),
+                           torch.stack([1 + m[:, 2], 1 + m[:, 0]], -1)], 1)   # (n, 4, 2)
+        x, y, u, v = src[..., 0], src[..., 1], dst[..., 0], dst[..., 1]
+        zeros, ones = torch.zeros_like(x), torch.ones_like(x)
+        rows_u = torch.stack([x, y, ones, zeros, zeros, zeros, -u * x, -u * y], -1)
+        rows_v = torch.stack([zeros, zeros, zeros, x, y, ones, -v * x, -v * y], -1)
+        a = torch.cat([rows_u, rows_v], 1)                                    # (n, 8, 8)
+        coeffs = torch.linalg.solve(a, torch.cat([u, v], 1))                   # (n, 8)
+        return torch.cat([coeffs, torch.ones(n, 1, dtype=torch.float64)], 1).view(n, 3, 3)
+
+
+# --- lighting ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Brightness(Transform):
+    """Add ``logit(change)`` in logit space; change uniform in ``change`` (0.5 = identity)."""
+
+    change: tuple[float, float] = (0.4, 0.6)
+    stage: ClassVar[str] = "lighting"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        lo, hi = _range(self.change, "Brightness change")
+        if not 0 < lo <= hi < 1:
+            raise ValueError(f"Brightness change must lie in (0, 1), got {self.change!r}")
+
+    def draw(self, n: int, gen: torch.Generator | None) -> Draw:
+        c, on = _uniform(n, *self.change, gen), self.applied(n, gen)
+        c = torch.where(on, c, torch.full_like(c, 0.5))
+        return {"add": torch.log(c / (1 - c)), "on": on}
+
+
+@dataclass
+class Contrast(Transform):
+    """Multiply in logit space by a log-uniform factor in ``scale`` (1 = identity)."""
+
+    scale: tuple[float, float] = (0.8, 1.25)
+    stage: ClassVar[str] = "lighting"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        lo, hi = _range(self.scale, "Contrast scale")
+        if lo <= 0:
+            raise ValueError(f"Contrast scale must be > 0, got {self.scale!r}")
+
+    def draw(self, n: int, gen: torch.Generator | None) -> Draw:
+        s = _uniform(n, math.log(self.scale[0]), math.log(self.scale[1]), gen).exp()
+        on = self.applied(n, gen)
+        return {"mul": torch.where(on, s, torch.ones_like(s)), "on": on}
+
+
+# --- the pipeline -----------------------------------------------------------------------------
+
+
+class BatchTransforms:
+    """Apply a list of transforms to a batch (and, with ``tfm_y``, the same draws to y)."""
+
+    def __init__(self, tfms: Sequence[Transform] = (), tfm_y: bool = False,
+                 padding_mode: str = "reflection"):
+        if padding_mode not in ("zeros", "border", "reflection"):
+            raise ValueError(f"padding_mode must be 'zeros', 'border' or 'reflection', "
+                             f"got {padding_mode!r}")
+        flat: list[Transform] = []
+        for t in tfms:
+            flat.extend(t if isinstance(t, (list, tuple)) else [t])
+        for t in flat:
+            if not isinstance(t, Transform):
+                raise ValueError(f"not a lesson7 transform: {t!r}")
+        self.tfms, self.tfm_y, self.padding_mode = flat, tfm_y, padding_mode
+        self.size_tfm = next((t for t in flat if t.stage == "size"), None)
+        self.random_size_crop = bool(self.size_tfm is not None and self.size_tfm.random)
+
+    def __repr__(self) -> str:
+        return f"BatchTransforms({self.tfms!r}, tfm_y={self.tfm_y})"
+
+    def _of(self, stage: str) -> list[Transform]:
+        return [t for t in self.tfms if t.stage == stage]
+
+    def __call__(self, x: Tensor, y: Tensor | None = None,
+                 gen: torch.Generator | None = None) -> tuple[Tensor, Tensor | None]:
+        """x: float (B, C, H, W) in [0, 1]; y: labels, or an image batch used when ``tfm_y``."""
+        ys = [y] if self.tfm_y and y is not None and y.dim() == 4 else []
+        n = x.shape[0]
+        draws = {id(t): t.draw(n, gen) for t in self.tfms}
+        for pad in self._of("pad"):
+            x, ys = pad(x), [pad(t) for t in ys]
+        size_before_crop = x.shape[-2:]
+        x, ys = self._geometry(x, ys, draws)
+        for crop in self._of("crop"):
+            size = crop.size if crop.size is not None else tuple(
+                s - 2 * sum(p.padding for p in self._of("pad")) for s in size_before_crop)
+            d = draws[id(crop)]
+            for t in ys:
+                if t.shape[-2:] != x.shape[-2:]:
+                    raise ValueError(f"tfm_y with a random crop needs x and y of the same size, "
+                                     f"got {tuple(x.shape[-2:])} and {tuple(t.shape[-2:])}")
+            x = crop_batch(x, size, d["row_pct"], d["col_pct"])
+            ys = [crop_batch(t, size, d["row_pct"], d["col_pct"]) for t in ys]
+        x, ys = self._lighting(x, ys, draws)
+        return x, (ys[0] if ys else y)
+
+    def _geometry(self, x: Tensor, ys: list[Tensor], draws: dict[int, Draw]):
+        geo = self._of("geometry")
+        if not geo:
+            return x, ys
+        if all(isinstance(t, FlipLR) for t in geo):  # exact, no resampling
+            flip = torch.stack([draws[id(t)]["flip"] for t in geo]).sum(0) % 2 == 1
+            flip = flip.to(x.device)[:, None, None, None]
+            return torch.where(flip, x.flip(-1), x), [torch.where(flip, t.flip(-1), t) for t in ys]
+        aspect = x.shape[-1] / x.shape[-2]
+        mat, homog = _eye(x.shape[0]), None
+        flips = [t for t in geo if isinstance(t, FlipLR)]
+        for t in [t for t in geo if not isinstance(t, FlipLR)] + flips:  # flip last, like fastai
+            if isinstance(t, SymmetricWarp):
+                h = t.homography(draws[id(t)])
+                homog = h if homog is None else homog @ h
+            else:
+                mat = mat @ t.matrix(draws[id(t)], aspect)
+        proj = mat if homog is None else mat @ homog  # sample at mat(warp(c)) (fastai's order)
+        return self._resample(x, proj, homog is not None), \
+            [self._resample(t, proj, homog is not None) for t in ys]
+
+    def _resample(self, x: Tensor, proj: Tensor, projective: bool) -> Tensor:
+        proj = proj.to(x.device, torch.float32)
+        if not projective:
+            grid = F.affine_grid(proj[:, :2], list(x.shape), align_corners=False)
+        else:
+            ident = torch.eye(2, 3, device=x.device).expand(x.shape[0], 2, 3)
+            base = F.affine_grid(ident, list(x.shape), align_corners=False)        # (B, H, W, 2)
+            base = torch.cat([base, torch.ones_like(base[..., :1])], -1)          # (B, H, W, 3)
+            pts = torch.einsum("bij,bhwj->bhwi", proj, base)
+            grid = pts[..., :2] / pts[..., 2:].clamp_min(1e-6)
+        out = F.grid_sample(x.float(), grid, mode="bilinear", padding_mode=self.padding_mode,
+                            align_corners=False)
+        return out.clamp_(0, 1) if x.is_floating_point() else out.round().to(x.dtype)
+
+    def _lighting(self, x: Tensor, ys: list[Tensor], draws: dict[int, Draw]):
+        light = self._of("lighting")
+        if not light:
+            return x, ys
+        on = torch.stack([draws[id(t)]["on"] for t in light]).any(0)
+        if not on.any():
+            return x, ys
+        dev = x.device
+
+        def apply(img: Tensor) -> Tensor:
+            z = torch.logit(img.clamp(1e-6, 1 - 1e-6))
+            for t in light:  # list order: fastai applies brightness, then contrast
+                d = draws[id(t)]
+                if "add" in d:
+                    z = z + d["add"].to(dev, torch.float32)[:, None, None, None]
+                else:
+                    z = z * d["mul"].to(dev, torch.float32)[:, None, None, None]
+            return torch.where(on.to(dev)[:, None, None, None], torch.sigmoid(z), img)
+
+        return apply(x), [apply(t) for t in ys]
+
+
+# --- factories with the lesson's names --------------------------------------------------------
+
+
+def crop_pad() -> CropPad:
+    """Bring items to ``size`` by a centre crop (the validation transform)."""
+    return CropPad(random=False)
+
+
+def rand_crop() -> CropPad:
+    """Bring items to ``size`` by a random crop (the first training transform)."""
+    return CropPad(random=True)
+
+
+def rand_pad(padding: int, size: Size | None = None, mode: str = "zeros") -> list[Transform]:
+    """Pad by ``padding`` then crop ``size`` (default: the original size) at random: a shift."""
+    return [Pad(padding=padding, mode=mode), RandomCrop(size=size)]
+
+
+def flip_lr(p: float = 0.5) -> FlipLR:
+    """Left-right mirror with probability ``p``."""
+    return FlipLR(p=p)
+
+
+def dihedral(p: float = 1.0) -> Dihedral:
+    """A random symmetry of the square with probability ``p``."""
+    return Dihedral(p=p)
+
+
+def rotate(degrees: float | tuple[float, float] = 10.0, p: float = 0.75) -> Rotate:
+    """Rotation by a uniform angle in ``degrees`` with probability ``p``."""
+    return Rotate(p=p, degrees=degrees)
+
+
+def rand_zoom(scale: tuple[float, float] = (1.0, 1.1), p: float = 0.75) -> Zoom:
+    """Zoom in by a factor in ``scale`` at a random centre with probability ``p``."""
+    return Zoom(p=p, scale=scale)
+
+
+def symmetric_warp(magnitude: float | tuple[float, float] = 0.2, p: float = 0.75) -> SymmetricWarp:
+    """Perspective warp of the corners by up to ``magnitude`` with probability ``p``."""
+    return SymmetricWarp(p=p, magnitude=magnitude)
+
+
+def brightness(change: tuple[float, float] = (0.4, 0.6), p: float = 0.75) -> Brightness:
+    """Brightness change in logit space with probability ``p``."""
+    return Brightness(p=p, change=change)
+
+
+def contrast(scale: tuple[float, float] = (0.8, 1.25), p: float = 0.75) -> Contrast:
+    """Contrast change in logit space with probability ``p``."""
+    return Contrast(p=p, scale=scale)
+
+
+def get_transforms(do_flip: bool = True, flip_vert: bool = False, max_rotate: float = 10.0,
+                   max_zoom: float = 1.1, max_lighting: float = 0.2, max_warp: float = 0.2,
+                   p_affine: float = 0.75, p_lighting: float = 0.75,
+                   xtra_tfms: Sequence[Transform] = ()) -> tuple[list[Transform], list[Transform]]:
+    """fastai v1 defaults: (train, valid) transform lists (REFERENCE §3.12)."""
+    train: list[Transform] = [rand_crop()]
+    if do_flip:
+        train.append(dihedral() if flip_vert else flip_lr(p=0.5))
+    if max_warp:
+        train.append(symmetric_warp(magnitude=(-max_warp, max_warp), p=p_affine))
+    if max_rotate:
+        train.append(rotate(degrees=(-max_rotate, max_rotate), p=p_affine))
+    if max_zoom > 1:
+        train.append(rand_zoom(scale=(1.0, max_zoom), p=p_affine))
+    if max_lighting:
+        train.append(brightness(change=(0.5 * (1 - max_lighting), 0.5 * (1 + max_lighting)),
+                                p=p_lighting))
+        train.append(contrast(scale=(1 - max_lighting, 1 / (1 - max_lighting)), p=p_lighting))
+    return train + list(xtra_tfms), [crop_pad()]

@@ -1,0 +1,128 @@
+"""The NoGAN chain (DeOldify): pretrained generator -> saved predictions -> pretrained critic ->
+a short GAN fine-tune.
+
+Scope: the two middle stages as functions, plus the critic's data.
+- `save_preds(generator, items, dest)`: run the pretrained generator over the training images and
+  write each prediction under the same relative name (the lesson's `image_gen/`), streaming batch
+  by batch with a progress bar, never holding the whole set in memory.
+- `pretrain_critic(...)`: train `gan_critic` on {generated, real} folders with
+  AdaptiveLoss(BCE) and accuracy_thresh_expand (lesson: 6 epochs at 1e-3, 0.976 at 128 px).
+The GAN stage is `GANLearner.from_learners` (`lesson7.gan.learner`).
+Refs: REFERENCE §2.3 and §5 (DeOldify NoGAN); https://www.fast.ai/posts/2019-05-03-decrappify.html.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from torch import Tensor, nn
+from tqdm.auto import tqdm
+
+from lesson7.losses.gan import AdaptiveLoss, accuracy_thresh_expand
+from lesson7.models.critic import gan_critic
+from lesson7.train.learner import Learner
+
+Denorm = Callable[[Tensor], Tensor]
+
+
+def _load(path: Path, size: int | None, convert_mode: str = "RGB") -> Tensor:
+    from lesson7.data.images import open_image
+
+    img = open_image(path, convert_mode)                                   # (C, H, W) in [0, 1]
+    if size is not None and img.shape[-2:] != (size, size):
+        img = torch.nn.functional.interpolate(img[None], size=(size, size), mode="bilinear",
+                                              antialias=True, align_corners=False)[0]
+    return img
+
+
+def _save_png(img: Tensor, dest: Path) -> None:  # img: (C, H, W) in [0, 1]
+    arr = (img.clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).numpy()
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(arr[..., 0] if arr.shape[-1] == 1 else arr).save(dest)
+
+
+@torch.no_grad()
+def save_preds(generator: nn.Module, items: Sequence[Path], src_root: Path, dest_root: Path,
+               bs: int = 16, size: int | None = None, norm: Denorm | None = None,
+               denorm: Denorm | None = None, device: str | torch.device = "cpu",
+               progress: bool = True) -> int:
+    """Write generator(item) for every item to dest_root/<item relative to src_root> (as PNG).
+
+    `norm` maps [0, 1] images to the generator's input space and `denorm` its output back.
+    Returns the number of images written. Streams: one batch in memory at a time.
+    """
+    generator = generator.eval().to(device)
+    norm = norm or (lambda t: t)
+    denorm = denorm or (lambda t: t)
+    written = 0
+    for batch in tqdm(_chunks(list(items), bs), total=-(-len(items) // bs), disable=not progress,
+                      desc="save_preds"):
+        x = torch.stack([_load(p, size) for p in batch])                  # (B, C, S, S)
+        out = denorm(generator(norm(x).to(device)).float().cpu())
+        for p, img in zip(batch, out, strict=True):
+            _save_png(img, (dest_root / Path(p).relative_to(src_root)).with_suffix(".png"))
+            written += 1
+    return written
+
+
+def _chunks(items: list, n: int) -> Iterator[list]:
+    for i in range(0, len(items), n):
+        yield items[i:i + n]
+
+
+class FolderPairs:
+    """(image, label) batches from {fake: 0, real: 1} folders, resized to `size`, in memory.
+
+    The critic's data: label 1 for real (high-quality) images, 0 for generated ones.
+    """
+
+    def __init__(self, fake_dir: Path, real_dir: Path, size: int, bs: int = 16,
+                 valid_pct: float = 0.1, seed: int = 42, norm: Denorm | None = None) -> None:
+        from lesson7.data.items import get_image_files
+
+        files = ([(f, 0) for f in get_image_files(fake_dir)]
+                 + [(f, 1) for f in get_image_files(real_dir)])
+        rng = np.random.default_rng(seed)
+        order = rng.permutation(len(files))
+        n_valid = int(round(valid_pct * len(files)))
+        norm = norm or (lambda t: t)
+        x = norm(torch.stack([_load(f, size) for f, _ in files]))
+        y = torch.tensor([label for _, label in files])
+        self.train_dl = _Batches(x[order[n_valid:]], y[order[n_valid:]], bs, seed)
+        self.valid_dl = _Batches(x[order[:n_valid]], y[order[:n_valid]], bs, seed, shuffle=False)
+
+
+class _Batches:
+    def __init__(self, x: Tensor, y: Tensor, bs: int, seed: int, shuffle: bool = True) -> None:
+        self.x, self.y, self.bs, self.seed, self.shuffle, self.epoch = x, y, bs, seed, shuffle, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return -(-len(self.x) // self.bs)
+
+    def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
+        g = torch.Generator().manual_seed(self.seed + self.epoch)
+        n = len(self.x)
+        order = torch.randperm(n, generator=g) if self.shuffle else torch.arange(n)
+        for i in range(0, len(self.x), self.bs):
+            yield self.x[order[i:i + self.bs]], self.y[order[i:i + self.bs]]
+
+
+def critic_learner(data, n_channels: int = 3, nf: int = 128, n_blocks: int = 3,
+                   path: str | Path = "runs/critic", device: str = "auto", **kwargs) -> Learner:
+    """The lesson's critic learner: gan_critic, AdaptiveLoss(BCE), accuracy_thresh_expand,
+    wd 1e-3."""
+    return Learner(gan_critic(n_channels, nf, n_blocks), data, AdaptiveLoss(nn.BCEWithLogitsLoss()),
+                   metrics=[accuracy_thresh_expand], wd=1e-3, path=path, device=device, **kwargs)
+
+
+def pretrain_critic(learn: Learner, epochs: int = 6, lr: float = 1e-3) -> list[float]:
+    """fit_one_cycle(epochs, lr) as in the lesson; returns accuracy_thresh_expand per epoch."""
+    learn.fit_one_cycle(epochs, lr)
+    return [row["accuracy_thresh_expand"] for row in learn.recorder.history[-epochs:]]

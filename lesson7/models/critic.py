@@ -1,0 +1,52 @@
+"""The super-resolution GAN's patch critic (`gan_critic`): real vs generated, one logit per patch.
+
+Scope: the critic network only; its loss (`AdaptiveLoss`) and metric (`accuracy_thresh_expand`)
+are in `lesson7.losses.gan`, the training loop in `lesson7.gan`.
+Every conv is spectral-normed with LeakyReLU(0.2) and no BatchNorm, as in fastai v1
+`fastai/vision/gan.py` (REFERENCE §3.10). The output is a grid of logits, one per receptive-field
+patch (5x5 at 128 px), flattened to (B, n_patches): the critic judges every patch separately.
+Refs: Miyato et al. 2018 (spectral norm, arXiv:1802.05957); Isola et al. 2017 (PatchGAN,
+arXiv:1611.07004); Zhang et al. 2018 (SAGAN self-attention, arXiv:1805.08318).
+"""
+
+from __future__ import annotations
+
+from torch import nn
+
+from lesson7.models.layers import Flatten, conv_layer, res_block
+
+# Spectral norm bounds each layer's Lipschitz constant, which keeps the critic's gradients useful
+# to the generator (Miyato et al. 2018); LeakyReLU keeps a gradient for negative pre-activations.
+CRITIC_CONV = dict(leaky=0.2, norm_type="spectral")
+
+
+def _conv(ni: int, nf: int, ks: int = 3, stride: int = 1, **kwargs) -> nn.Sequential:
+    return conv_layer(ni, nf, ks=ks, stride=stride, **CRITIC_CONV, **kwargs)
+
+
+def gan_critic(n_channels: int = 3, nf: int = 128, n_blocks: int = 3,
+               p: float = 0.15) -> nn.Sequential:
+    """The lesson's patch critic: (B, n_channels, H, W) -> (B, n_patches) logits.
+
+    conv k4 s2 -> Dropout2d(p/2) -> dense res_block (channels x2) -> n_blocks x
+    [Dropout2d(p), conv k4 s2 doubling the channels (+ self-attention in the first)] ->
+    conv k4 pad 0 to one logit map -> Flatten. At 128 px: 64, 32, 16, 8 -> 5x5 logits.
+    """
+    if n_channels < 1 or nf < 1 or n_blocks < 0:
+        raise ValueError(f"gan_critic needs n_channels, nf >= 1 and n_blocks >= 0, "
+                         f"got n_channels={n_channels}, nf={nf}, n_blocks={n_blocks}")
+    if not 0.0 <= p < 1.0:
+        raise ValueError(f"dropout p must be in [0, 1), got {p}")
+    layers: list[nn.Module] = [
+        _conv(n_channels, nf, ks=4, stride=2),          # (B, nf, H/2, W/2)
+        nn.Dropout2d(p / 2),
+        res_block(nf, dense=True, **CRITIC_CONV),       # (B, 2nf, H/2, W/2): dense concat
+    ]
+    nf *= 2
+    for i in range(n_blocks):
+        layers += [nn.Dropout2d(p),
+                   _conv(nf, nf * 2, ks=4, stride=2, self_attention=(i == 0))]  # halves H, W
+        nf *= 2
+    layers += [_conv(nf, 1, ks=4, padding=0, bias=False, use_activ=False),  # (B, 1, h, w) logits
+               Flatten()]                                                    # (B, h*w)
+    return nn.Sequential(*layers)

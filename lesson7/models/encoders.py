@@ -1,0 +1,214 @@
+"""Encoder bodies for the Dynamic U-Net: torchvision classifiers with their heads cut off.
+
+`create_encoder("resnet34")` is fastai v1's `create_body(models.resnet34, cut=-2)`: the conv
+trunk as an `nn.Sequential`, whose children the U-Net probes for resolution drops.
+Pretrained weights come from torchvision's weights API (cached or downloaded) or from a file
+(safetensors, or a torchvision .pth read with `torch.load(weights_only=True)`). Offline without
+weights, a `PretrainedWeightsUnavailable` error says what to do instead. The staged ImageNet
+VGG16 trunk (`../shared/weights/vgg16_features.safetensors`) loads as a `vgg16` encoder.
+Refs: fastai v1 `fastai/vision/learner.py` (`create_body`, `model_meta`); timm
+`adapt_input_conv` (1-channel inputs from RGB weights).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torchvision
+from torch import Tensor, nn
+
+__all__ = ["ENCODERS", "PretrainedWeightsUnavailable", "create_encoder", "load_tv_model",
+           "load_weights_file", "shared_weights_path", "first_conv", "torchvision_cached"]
+
+
+class PretrainedWeightsUnavailable(RuntimeError):
+    """Pretrained weights were asked for but are neither cached nor downloadable."""
+
+
+@dataclass(frozen=True)
+class EncoderSpec:
+    """How to turn a torchvision classifier into a U-Net encoder."""
+
+    body: Callable[[nn.Module], list[nn.Module]]
+    """Classifier -> the encoder's children, in forward order."""
+    shared_file: str | None = None
+    """A file in ../shared/weights with this trunk (used when offline), if there is one."""
+
+
+def _resnet_body(m: nn.Module) -> list[nn.Module]:
+    return list(m.children())[:-2]  # drop avgpool and fc (fastai's cut=-2)
+
+
+def _vgg_body(m: nn.Module) -> list[nn.Module]:
+    return list(m.features.children())[:-1]  # drop the last MaxPool (fastai's cut=-1 on features)
+    # (AlexNet's `features` has the same layout: convs, ReLUs, MaxPools.)
+
+
+ENCODERS: dict[str, EncoderSpec] = {
+    "resnet18": EncoderSpec(_resnet_body),
+    "resnet34": EncoderSpec(_resnet_body),
+    "resnet50": EncoderSpec(_resnet_body),
+    "resnet101": EncoderSpec(_resnet_body),
+    "resnet152": EncoderSpec(_resnet_body),
+    "alexnet": EncoderSpec(_vgg_body, shared_file="alexnet_features.safetensors"),
+    "vgg11_bn": EncoderSpec(_vgg_body),
+    "vgg16": EncoderSpec(_vgg_body, shared_file="vgg16_features.safetensors"),
+    "vgg16_bn": EncoderSpec(_vgg_body),
+    "vgg19_bn": EncoderSpec(_vgg_body),
+}
+
+
+def shared_weights_path(filename: str) -> Path | None:
+    """`filename` in the shared weights folder ($LESSON7_SHARED/weights or ../shared/weights)."""
+    roots = [Path(os.environ["LESSON7_SHARED"])] if os.environ.get("LESSON7_SHARED") else []
+    roots.append(Path(__file__).resolve().parents[2] / ".." / "shared")
+    for root in roots:
+        p = root / "weights" / filename
+        if p.is_file():
+            return p.resolve()
+    return None
+
+
+def load_weights_file(path: str | os.PathLike) -> dict[str, Tensor]:
+    """A state dict from a .safetensors file or a torch .pth/.pt (loaded with weights_only=True)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"weights file not found: {path}")
+    if path.suffix == ".safetensors":
+        from safetensors.torch import load_file
+
+        return load_file(str(path))
+    sd = torch.load(path, map_location="cpu", weights_only=True)
+    for key in ("state_dict", "model"):  # common wrappers around a state dict
+        if isinstance(sd, dict) and isinstance(sd.get(key), dict):
+            sd = sd[key]
+    if not isinstance(sd, dict) or not all(isinstance(v, Tensor) for v in sd.values()):
+        raise ValueError(f"{path} does not hold a state dict of tensors")
+    return sd
+
+
+def _check_arch(arch: str) -> EncoderSpec:
+    if arch not in ENCODERS:
+        raise ValueError(f"unknown encoder arch {arch!r}; choose from {sorted(ENCODERS)}")
+    return ENCODERS[arch]
+
+
+def torchvision_cached(arch: str) -> bool:
+    """Whether torchvision's ImageNet weights for `arch` are already in the hub cache."""
+    weights = torchvision.models.get_model_weights(arch).DEFAULT
+    return (Path(torch.hub.get_dir()) / "checkpoints" / Path(weights.url).name).is_file()
+
+
+def _torchvision_weights(arch: str) -> dict[str, Tensor]:
+    """ImageNet weights via torchvision's API: from the hub cache, else downloaded."""
+    weights = torchvision.models.get_model_weights(arch).DEFAULT
+    cached = Path(torch.hub.get_dir()) / "checkpoints" / Path(weights.url).name
+    offline = os.environ.get("LESSON7_OFFLINE", "") not in ("", "0")
+    if not cached.is_file() and offline:
+        raise PretrainedWeightsUnavailable(_offline_message(arch, "LESSON7_OFFLINE is set"))
+    try:
+        return weights.get_state_dict(progress=False, check_hash=False)
+    except OSError as e:  # URLError, socket errors, permission errors are all OSErrors
+        raise PretrainedWeightsUnavailable(_offline_message(arch, str(e))) from e
+
+
+def _offline_message(arch: str, why: str) -> str:
+    hint = ""
+    spec = ENCODERS.get(arch)
+    if spec and spec.shared_file:
+        hint = f" (e.g. ../shared/weights/{spec.shared_file})"
+    return (f"pretrained ImageNet weights for {arch!r} are not in the torch hub cache "
+            f"({torch.hub.get_dir()}) and could not be downloaded: {why}. "
+            f"Train from scratch with --no-pretrained, or pass a weights file with "
+            f"--encoder-weights PATH (safetensors or torchvision .pth){hint}.")
+
+
+def load_tv_model(arch: str, pretrained: bool = True,
+                  weights_path: str | os.PathLike | None = None) -> nn.Module:
+    """The torchvision classifier `arch`, with weights from `weights_path`, torchvision, or none.
+
+    A weights file may hold the whole classifier or only its trunk (keys `features.*` for VGG):
+    every tensor the encoder part needs must be present with the right shape, otherwise a
+    ValueError names what is missing, so a file of another architecture fails clearly.
+    """
+    spec = _check_arch(arch)
+    model = torchvision.models.get_model(arch, weights=None)
+    if weights_path is not None:
+        sd, source = load_weights_file(weights_path), str(weights_path)
+    elif pretrained:
+        sd, source = _torchvision_weights(arch), f"torchvision {arch} weights"
+    else:
+        return model
+    own = model.state_dict()
+    body_keys = _body_state_keys(model, spec)
+    missing = sorted(k for k in body_keys if k not in sd)
+    unexpected = sorted(k for k in sd if k not in own)
+    shapes = [f"{k}: file {tuple(sd[k].shape)} vs {arch} {tuple(own[k].shape)}"
+              for k in sd if k in own and sd[k].shape != own[k].shape]
+    if missing or unexpected or shapes:
+        raise ValueError(
+            f"{source} does not fit a {arch} encoder: {len(missing)} missing (e.g. {missing[:3]}), "
+            f"{len(unexpected)} unexpected (e.g. {unexpected[:3]}), "
+            f"{len(shapes)} of another shape (e.g. {shapes[:2]})")
+    model.load_state_dict(sd, strict=False)  # the head may be absent from a trunk-only file
+    return model
+
+
+def _body_state_keys(model: nn.Module, spec: EncoderSpec) -> set[str]:
+    body_ids = {id(t) for m in spec.body(model) for t in m.state_dict(keep_vars=True).values()}
+    return {k for k, t in model.state_dict(keep_vars=True).items() if id(t) in body_ids}
+
+
+def first_conv(encoder: nn.Module) -> nn.Conv2d:
+    """The first Conv2d of `encoder` (its input layer)."""
+    for m in encoder.modules():
+        if isinstance(m, nn.Conv2d):
+            return m
+    raise ValueError("encoder has no Conv2d layer")
+
+
+def _adapt_input_channels(encoder: nn.Sequential, in_channels: int) -> None:
+    """Swap the first conv for one taking `in_channels`; RGB weights are summed (1 channel)
+    or tiled and rescaled (more channels), as timm's `adapt_input_conv` does."""
+    conv = first_conv(encoder)
+    if conv.in_channels == in_channels:
+        return
+    new = nn.Conv2d(in_channels, conv.out_channels, conv.kernel_size, conv.stride, conv.padding,
+                    conv.dilation, conv.groups, conv.bias is not None)
+    with torch.no_grad():
+        w = conv.weight  # (out, 3, k, k)
+        if in_channels == 1:
+            new.weight.copy_(w.sum(dim=1, keepdim=True))
+        else:
+            reps = -(-in_channels // w.shape[1])
+            new.weight.copy_(w.repeat(1, reps, 1, 1)[:, :in_channels] * (w.shape[1] / in_channels))
+        if conv.bias is not None:
+            new.bias.copy_(conv.bias)
+    for parent in encoder.modules():  # replace in whichever container holds it
+        for name, child in parent.named_children():
+            if child is conv:
+                setattr(parent, name, new)
+                return
+
+
+def create_encoder(arch: str, pretrained: bool = True,
+                   weights_path: str | os.PathLike | None = None,
+                   in_channels: int = 3) -> nn.Sequential:
+    """The conv trunk of torchvision `arch` as an nn.Sequential (fastai's `create_body`).
+
+    Args:
+        pretrained: load ImageNet weights (torchvision cache/download), unless `weights_path`.
+        weights_path: a safetensors or .pth state dict of the classifier or its trunk.
+        in_channels: input channels; pretrained RGB filters are adapted when it is not 3.
+    """
+    spec = _check_arch(arch)
+    if in_channels < 1:
+        raise ValueError(f"in_channels must be >= 1, got {in_channels}")
+    model = load_tv_model(arch, pretrained=pretrained, weights_path=weights_path)
+    encoder = nn.Sequential(*spec.body(model))
+    _adapt_input_channels(encoder, in_channels)
+    return encoder

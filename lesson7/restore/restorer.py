@@ -1,0 +1,153 @@
+"""A trained restoration model bundled with what it needs to run: architecture settings,
+normalisation statistics and input scale, saved beside the weights as JSON metadata.
+
+`Restorer.load(run_dir_or_checkpoint)` rebuilds the U-Net from the metadata (no pretrained
+download: the weights come from the checkpoint), so a checkpoint of another task or
+architecture fails with one readable error. `restore(pil_image)` upsamples by `scale`
+(bicubic, as in training), normalises, runs the model in blended tiles and denormalises.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image
+from torch import Tensor, nn
+
+from lesson7.models.encoders import create_encoder
+from lesson7.models.unet import DynamicUnet
+from lesson7.restore.tiles import predict_tiled
+from lesson7.train.checkpoint import load_checkpoint, read_metadata, save_checkpoint
+
+__all__ = ["UnetConfig", "build_unet", "Restorer", "resolve_checkpoint", "pil_to_tensor",
+           "tensor_to_pil"]
+
+CHECKPOINT_NAME = "model"
+
+
+@dataclass
+class UnetConfig:
+    """Everything needed to rebuild the restoration U-Net (saved in the checkpoint metadata)."""
+
+    arch: str = "resnet34"
+    n_out: int = 3
+    in_channels: int = 3
+    img_size: tuple[int, int] = (128, 128)
+    blur: bool = True
+    self_attention: bool = True
+    y_range: tuple[float, float] | None = (-3.0, 3.0)
+    norm_type: str | None = "weight"
+    last_cross: bool = True
+    bottle: bool = False
+    mean: list[float] = field(default_factory=lambda: [0.485, 0.456, 0.406])
+    std: list[float] = field(default_factory=lambda: [0.229, 0.224, 0.225])
+    scale: float = 1.0
+    """Input upsampling factor at prediction time (4 for a bicubic-x4 model)."""
+
+    @classmethod
+    def from_meta(cls, meta: dict[str, Any]) -> UnetConfig:
+        known = {k: v for k, v in meta.items() if k in cls.__dataclass_fields__}
+        for k in ("img_size", "y_range"):
+            if known.get(k) is not None:
+                known[k] = tuple(known[k])
+        return cls(**known)
+
+
+def build_unet(cfg: UnetConfig, pretrained: bool = False,
+               weights_path: str | os.PathLike | None = None) -> DynamicUnet:
+    """The DynamicUnet described by `cfg`."""
+    encoder = create_encoder(cfg.arch, pretrained=pretrained, weights_path=weights_path,
+                             in_channels=cfg.in_channels)
+    return DynamicUnet(encoder, cfg.n_out, cfg.img_size, blur=cfg.blur,
+                       self_attention=cfg.self_attention, y_range=cfg.y_range,
+                       last_cross=cfg.last_cross, bottle=cfg.bottle, norm_type=cfg.norm_type)
+
+
+def resolve_checkpoint(path: str | os.PathLike) -> Path:
+    """A run folder (-> its model.safetensors) or a checkpoint path, checked to exist."""
+    p = Path(path)
+    if p.is_dir():
+        p = p / f"{CHECKPOINT_NAME}.safetensors"
+    elif p.suffix != ".safetensors":
+        p = p.with_suffix(".safetensors")
+    if not p.is_file():
+        raise ValueError(f"no restore checkpoint at {path} (looked for {p})")
+    return p
+
+
+def pil_to_tensor(img: Image.Image) -> Tensor:
+    """PIL image -> float (C, H, W) in [0, 1]."""
+    arr = np.asarray(img, dtype=np.float32) / 255.0
+    return torch.from_numpy(arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1).copy())
+
+
+def tensor_to_pil(x: Tensor) -> Image.Image:
+    """float (C, H, W) in [0, 1] -> 8-bit PIL image (rounded, clipped)."""
+    arr = (x.clamp(0, 1) * 255).round().byte().cpu().numpy()
+    return Image.fromarray(arr[0] if arr.shape[0] == 1 else arr.transpose(1, 2, 0))
+
+
+class Restorer:
+    """A restoration model with its pre/post-processing."""
+
+    def __init__(self, model: nn.Module, cfg: UnetConfig, device: str | torch.device = "cpu"):
+        self.model = model.to(device).eval()
+        self.cfg = cfg
+        self.device = torch.device(device)
+        c = cfg.in_channels
+        self.mean = torch.tensor(cfg.mean[:c], device=self.device).view(c, 1, 1)
+        self.std = torch.tensor(cfg.std[:c], device=self.device).view(c, 1, 1)
+
+    def save(self, path: str | os.PathLike, **meta: Any) -> Path:
+        """Checkpoint + metadata (task, every UnetConfig field, `meta`)."""
+        from dataclasses import asdict
+
+        return save_checkpoint(path, self.model, task="restore", **asdict(self.cfg), **meta)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, device: str | torch.device = "cpu") -> Restorer:
+        """Rebuild from a run folder or checkpoint saved by `save` (or `restore train`)."""
+        ckpt = resolve_checkpoint(path)
+        meta = read_metadata(ckpt)
+        if meta.get("task") != "restore" or "arch" not in meta:
+            raise ValueError(f"{ckpt} is not a restore checkpoint (its metadata says task="
+                             f"{meta.get('task')!r}); pass a run folder of `lesson7 restore train`")
+        cfg = UnetConfig.from_meta(meta)
+        model = build_unet(cfg)
+        load_checkpoint(ckpt, model)  # mismatched architecture -> one readable ValueError
+        return cls(model, cfg, device)
+
+    def _run(self, x: Tensor) -> Tensor:                  # x: (1, C, h, w) normalised
+        return self.model(x)
+
+    @torch.no_grad()
+    def restore_tensor(self, img: Tensor, tile: int = 512, overlap: int = 32) -> Tensor:
+        """(C, H, W) in [0, 1], already at the output size -> restored (C_out, H, W) in [0, 1]."""
+        x = (img.to(self.device) - self.mean) / self.std
+        out = predict_tiled(self._run, x, tile, overlap)           # (C_out, H, W), normalised
+        c = out.shape[0]
+        mean = self.mean.cpu()[:c] if c <= len(self.mean) else self.mean.cpu().mean()
+        std = self.std.cpu()[:c] if c <= len(self.std) else self.std.cpu().mean()
+        return (out * std + mean).clamp(0, 1)
+
+    def upscale_input(self, img: Image.Image, scale: float | None = None) -> Image.Image:
+        """The model's input for `img`: bicubic upsampling by `scale` (default: the trained one)."""
+        scale = self.cfg.scale if scale is None else scale
+        if scale <= 0:
+            raise ValueError(f"--scale must be > 0, got {scale}")
+        if scale == 1:
+            return img
+        w, h = img.size
+        return img.resize((round(w * scale), round(h * scale)), Image.Resampling.BICUBIC)
+
+    def restore(self, img: Image.Image, scale: float | None = None, tile: int = 512,
+                overlap: int = 32) -> Image.Image:
+        """PIL in -> restored PIL out (upsampled by `scale` first)."""
+        mode = "L" if self.cfg.in_channels == 1 else "RGB"
+        x = pil_to_tensor(self.upscale_input(img.convert(mode), scale))
+        return tensor_to_pil(self.restore_tensor(x, tile, overlap))

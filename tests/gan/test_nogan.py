@@ -1,0 +1,47 @@
+import numpy as np
+import torch
+from PIL import Image
+from torch import nn
+
+from lesson7.gan.nogan import FolderPairs, critic_learner, pretrain_critic, save_preds
+
+
+def _write_images(root, n, kind, size=16, seed=0):
+    rng = np.random.default_rng(seed)
+    root.mkdir(parents=True)
+    for i in range(n):
+        if kind == "smooth":   # "real": smooth gradients
+            base = np.linspace(0, 255, size)[None, :, None] * rng.uniform(0.3, 1.0)
+            arr = np.broadcast_to(base, (size, size, 3))
+        else:                  # "generated": noisy
+            arr = rng.uniform(0, 255, (size, size, 3))
+        Image.fromarray(arr.astype(np.uint8)).save(root / f"img{i:03d}.png")
+
+
+def test_save_preds_streams_every_item_under_its_name(tmp_path):
+    src = tmp_path / "images"
+    _write_images(src / "sub", 5, "smooth")
+    items = sorted(src.rglob("*.png"))
+    invert = nn.Identity()
+    n = save_preds(invert, items, src, tmp_path / "image_gen", bs=2, size=8,
+                   denorm=lambda t: 1 - t, progress=False)
+    assert n == 5
+    out = sorted((tmp_path / "image_gen").rglob("*.png"))
+    assert [p.relative_to(tmp_path / "image_gen") for p in out] == \
+        [p.relative_to(src) for p in items]
+    saved = np.asarray(Image.open(out[0]))
+    assert saved.shape == (8, 8, 3)
+    orig = np.asarray(Image.open(items[0]).resize((8, 8), Image.BILINEAR)).astype(int)
+    assert np.abs((255 - saved.astype(int)) - orig).mean() < 10  # the prediction, not the input
+
+
+def test_critic_pretraining_separates_an_easy_real_fake_split(tmp_path):
+    torch.manual_seed(0)
+    _write_images(tmp_path / "image_gen", 24, "noise", seed=1)
+    _write_images(tmp_path / "images", 24, "smooth", seed=2)
+    data = FolderPairs(tmp_path / "image_gen", tmp_path / "images", size=16, bs=8, valid_pct=0.25,
+                       norm=lambda t: t * 2 - 1)
+    learn = critic_learner(data, nf=8, n_blocks=1, path=tmp_path, device="cpu", progress=False)
+    accs = pretrain_critic(learn, epochs=4, lr=3e-3)
+    assert len(accs) == 4
+    assert accs[-1] >= 0.9
