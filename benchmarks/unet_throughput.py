@@ -6,8 +6,10 @@ Same model, same synthetic batches (already on the device), same optimizer setti
 loop is forward, loss, backward, step, zero_grad. Reported: training img/s (mean ± std over
 --runs), overhead = 1 - learner/plain, and inference Mpx/s through `Restorer.restore_tensor`.
 
-    python benchmarks/unet_throughput.py --arch resnet34 --size 128 --bs 32 --steps 20  # the issue's setting
-    python benchmarks/unet_throughput.py --arch resnet18 --size 64 --bs 8 --steps 3 --runs 2  # CPU smoke
+    # the issue's setting:
+    python benchmarks/unet_throughput.py --arch resnet34 --size 128 --bs 32 --steps 20
+    # CPU smoke run:
+    python benchmarks/unet_throughput.py --arch resnet18 --size 64 --bs 8 --steps 3 --runs 2
 """
 
 from __future__ import annotations

@@ -387,6 +387,13 @@ class BatchTransforms:
                  gen: torch.Generator | None = None) -> tuple[Tensor, Tensor | None]:
         """x: float (B, C, H, W) in [0, 1]; y: labels, or an image batch used when ``tfm_y``."""
         ys = [y] if self.tfm_y and y is not None and y.dim() == 4 else []
+        if ys and y.shape[-2:] == x.shape[-2:]:  # same size: one pass over x and y together
+            both, _ = self._apply(torch.cat([x, y.to(x.dtype)], 1), [], gen)
+            return both[:, :x.shape[1]], both[:, x.shape[1]:]
+        x, ys = self._apply(x, ys, gen)
+        return x, (ys[0] if ys else y)
+
+    def _apply(self, x: Tensor, ys: list[Tensor], gen: torch.Generator | None):
         n = x.shape[0]
         draws = {id(t): t.draw(n, gen) for t in self.tfms}
         for pad in self._of("pad"):
@@ -403,8 +410,7 @@ class BatchTransforms:
                                      f"got {tuple(x.shape[-2:])} and {tuple(t.shape[-2:])}")
             x = crop_batch(x, size, d["row_pct"], d["col_pct"])
             ys = [crop_batch(t, size, d["row_pct"], d["col_pct"]) for t in ys]
-        x, ys = self._lighting(x, ys, draws)
-        return x, (ys[0] if ys else y)
+        return self._lighting(x, ys, draws)
 
     def _geometry(self, x: Tensor, ys: list[Tensor], draws: dict[int, Draw]):
         geo = self._of("geometry")
@@ -431,12 +437,13 @@ class BatchTransforms:
         proj = proj.to(x.device, torch.float32)
         if not projective:
             grid = F.affine_grid(proj[:, :2], list(x.shape), align_corners=False)
-        else:
-            ident = torch.eye(2, 3, device=x.device).expand(x.shape[0], 2, 3)
-            base = F.affine_grid(ident, list(x.shape), align_corners=False)        # (B, H, W, 2)
-            base = torch.cat([base, torch.ones_like(base[..., :1])], -1)          # (B, H, W, 3)
-            pts = torch.einsum("bij,bhwj->bhwi", proj, base)
-            grid = pts[..., :2] / pts[..., 2:].clamp_min(1e-6)
+        else:  # homogeneous pixel-centre coordinates of ONE image, mapped by each item's matrix
+            b, _, h, w = x.shape
+            ident = torch.eye(2, 3, device=x.device)[None]
+            base = F.affine_grid(ident, [1, 1, h, w], align_corners=False).view(h * w, 2)
+            base = torch.cat([base, torch.ones_like(base[:, :1])], 1)              # (HW, 3)
+            pts = torch.matmul(base, proj.transpose(1, 2))                         # (B, HW, 3)
+            grid = (pts[..., :2] / pts[..., 2:].clamp_min(1e-6)).view(b, h, w, 2)
         out = F.grid_sample(x.float(), grid, mode="bilinear", padding_mode=self.padding_mode,
                             align_corners=False)
         return out.clamp_(0, 1) if x.is_floating_point() else out.round().to(x.dtype)
@@ -448,17 +455,22 @@ class BatchTransforms:
         on = torch.stack([draws[id(t)]["on"] for t in light]).any(0)
         if not on.any():
             return x, ys
+        # Compose the per-item maps in list order (fastai: brightness, then contrast) into one
+        # z -> z * mul + add, so the whole lighting stage is logit, addcmul, sigmoid.
+        mul = torch.ones(x.shape[0], dtype=torch.float64)
+        add = torch.zeros(x.shape[0], dtype=torch.float64)
+        for t in light:
+            d = draws[id(t)]
+            if "add" in d:
+                add = add + d["add"]
+            else:
+                mul, add = mul * d["mul"], add * d["mul"]
         dev = x.device
+        mul, add = (v.to(dev, torch.float32).view(-1, 1, 1, 1) for v in (mul, add))
 
         def apply(img: Tensor) -> Tensor:
-            z = torch.logit(img.clamp(1e-6, 1 - 1e-6))
-            for t in light:  # list order: fastai applies brightness, then contrast
-                d = draws[id(t)]
-                if "add" in d:
-                    z = z + d["add"].to(dev, torch.float32)[:, None, None, None]
-                else:
-                    z = z * d["mul"].to(dev, torch.float32)[:, None, None, None]
-            return torch.where(on.to(dev)[:, None, None, None], torch.sigmoid(z), img)
+            out = torch.addcmul(add, torch.logit(img, eps=1e-6), mul).sigmoid_()
+            return out if on.all() else torch.where(on.to(dev).view(-1, 1, 1, 1), out, img)
 
         return apply(x), [apply(t) for t in ys]
 

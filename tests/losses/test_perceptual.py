@@ -20,7 +20,8 @@ from lesson7.losses import (
     vgg_layer_names,
 )
 
-SHARED = Path(os.environ.get("LESSON7_SHARED", Path(__file__).resolve().parents[2] / ".." / "shared"))
+SHARED = Path(os.environ.get("LESSON7_SHARED",
+                            Path(__file__).resolve().parents[2] / ".." / "shared"))
 torch.set_num_threads(1)
 
 

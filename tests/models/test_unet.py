@@ -20,7 +20,8 @@ from lesson7.models.encoders import (
 from lesson7.models.layers import PixelShuffle_ICNR, SelfAttention
 from lesson7.models.unet import DynamicUnet, find_resolution_drops, unet_learner, unet_splitter
 
-SHARED = Path(os.environ.get("LESSON7_SHARED", Path(__file__).resolve().parents[2] / ".." / "shared"))
+SHARED = Path(os.environ.get("LESSON7_SHARED",
+                            Path(__file__).resolve().parents[2] / ".." / "shared"))
 
 torch.set_num_threads(1)
 

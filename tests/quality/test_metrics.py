@@ -15,7 +15,8 @@ from scipy.ndimage import gaussian_filter
 
 from lesson7.quality import LPIPS, psnr, psnr_y, rgb_to_y, shave, ssim, ssim_y
 
-SHARED = Path(os.environ.get("LESSON7_SHARED", Path(__file__).resolve().parents[2] / ".." / "shared"))
+SHARED = Path(os.environ.get("LESSON7_SHARED",
+                            Path(__file__).resolve().parents[2] / ".." / "shared"))
 torch.set_num_threads(1)
 
 

@@ -14,7 +14,8 @@ from PIL import Image
 
 from lesson7.tasks import restore
 
-SHARED = Path(os.environ.get("LESSON7_SHARED", Path(__file__).resolve().parents[2] / ".." / "shared"))
+SHARED = Path(os.environ.get("LESSON7_SHARED",
+                            Path(__file__).resolve().parents[2] / ".." / "shared"))
 torch.set_num_threads(1)
 
 
