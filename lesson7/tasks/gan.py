@@ -226,9 +226,9 @@ def run_train(args: argparse.Namespace) -> int:
         args._parser.error(str(e))
     metrics = finetune(cfg)
     last = metrics["final"]
-    print(f"GAN done: {len(metrics['history'])} epochs, last gen_loss "
-          f"{last.get('gen_loss', float('nan')):.4f}, critic_loss "
-          f"{last.get('critic_loss', float('nan')):.4f}; generator in {args.out}/model.safetensors")
+    print(f"GAN done: {len(metrics['history'])} epochs; last epoch gen_loss "
+          f"{last.get('gen_loss')}, critic_loss {last.get('critic_loss')}; generator in "
+          f"{Path(args.out) / 'model.safetensors'} (restore predict/eval take {args.out})")
     return 0
 
 
