@@ -37,8 +37,10 @@ class ChainConfig:
 
     hr: str
     """Folder of high-quality images."""
-    crappify: str = "lesson"
-    """How the inputs are made from --hr (a `lesson7 crappify` mode)."""
+    crappify: str | None = None
+    """How the inputs are made from --hr (a `lesson7 crappify` mode; default lesson)."""
+    degrade: str | None = None
+    """Or the bicubic SR track (bicubic-x2/x3/x4): native-resolution crops throughout."""
     size: int = 128
     out: str = "runs/gan_restore"
     # generator (restore train)
@@ -70,6 +72,19 @@ class ChainConfig:
     workers: int | None = None
 
     def __post_init__(self) -> None:
+        from lesson7.data.crappify import CRAPPIFIERS
+        from lesson7.data.pairs import DEGRADE_SCALES
+
+        if self.crappify is not None and self.degrade is not None:
+            raise ValueError("give --crappify MODE or --degrade bicubic-xN, not both")
+        if self.degrade is None:
+            self.crappify = self.crappify or "lesson"
+            if self.crappify not in CRAPPIFIERS:
+                raise ValueError(f"unknown --crappify {self.crappify!r}; choose from "
+                                 f"{sorted(CRAPPIFIERS)}")
+        elif self.degrade not in DEGRADE_SCALES:
+            raise ValueError(f"unknown --degrade {self.degrade!r}; choose from "
+                             f"{sorted(DEGRADE_SCALES)}")
         if not Path(self.hr).is_dir():
             raise ValueError(f"--hr must be a folder of images, got {self.hr!r}")
         if self.eval_hr is not None and not Path(self.eval_hr).is_dir():
@@ -78,6 +93,8 @@ class ChainConfig:
             raise ValueError(f"--size {self.size} is too small for {self.critic_n_blocks} critic "
                              f"blocks; use --size >= {4 * 2 ** (self.critic_n_blocks + 1)} or "
                              "fewer --critic-n-blocks")
+        if len(self.weights_gen) != 2 or min(self.weights_gen) < 0:
+            raise ValueError(f"--weights-gen must be two numbers >= 0, got {self.weights_gen}")
         for flag, v in (("--bs", self.bs), ("--critic-epochs", self.critic_epochs),
                         ("--gan-epochs", self.gan_epochs)):
             if v < 1:
@@ -99,7 +116,8 @@ def _parse(add_arguments: Any, argv: list[str]) -> argparse.Namespace:
 def pretrain_generator(cfg: ChainConfig, out: Path) -> None:
     from lesson7.tasks import restore
 
-    argv = ["--hr", cfg.hr, "--crappify", cfg.crappify, "--arch", cfg.arch,
+    source = ["--degrade", cfg.degrade] if cfg.degrade else ["--crappify", cfg.crappify]
+    argv = ["--hr", cfg.hr, *source, "--arch", cfg.arch,
             "--size", cfg.size, "--bs", cfg.bs, "--epochs", cfg.gen_epochs,
             "--unfreeze-epochs", cfg.gen_unfreeze_epochs, "--lr", cfg.gen_lr, "--loss", "mse",
             "--seed", cfg.seed, "--out", out, "--device", cfg.device,
@@ -124,7 +142,7 @@ def generated_set(cfg: ChainConfig, gen_run: Path, dest: Path) -> tuple[int, int
     mean, std = _stats(unet_cfg)
     written = save_preds(generator, inputs, src_root, dest, bs=cfg.bs, size=cfg.size,
                          norm=lambda t: (t - mean) / std, denorm=lambda t: t * std + mean,
-                         device=device, progress=False)
+                         device=device, progress=False, native=cfg.degrade is not None)
     return written, len(inputs)
 
 
@@ -155,14 +173,19 @@ def pretrain_critic_stage(cfg: ChainConfig, fake: Path, out: Path) -> None:
 
     train_critic(CriticConfig(fake=str(fake), real=cfg.hr, size=cfg.size, bs=cfg.bs,
                               epochs=cfg.critic_epochs, lr=cfg.critic_lr, nf=cfg.critic_nf,
-                              n_blocks=cfg.critic_n_blocks, device=cfg.device, out=str(out)))
+                              n_blocks=cfg.critic_n_blocks, device=cfg.device, out=str(out),
+                              native=cfg.degrade is not None))
 
 
-def evaluate_run(run: Path, hr: str, eval_size: int, out: Path, cfg: ChainConfig) -> dict:
-    """`lesson7 restore eval RUN --hr HR --eval-size N --out OUT`; returns its metrics.json."""
+def evaluate_run(run: Path, hr: str, eval_size: int | None, out: Path, cfg: Any) -> dict:
+    """`lesson7 restore eval RUN --hr HR [--eval-size N] --out OUT`; returns its metrics.json.
+
+    `cfg` supplies `device` and `lpips_weights`."""
     from lesson7.tasks import restore
 
-    argv = [run, "--hr", hr, "--eval-size", eval_size, "--out", out, "--device", cfg.device]
+    argv = [run, "--hr", hr, "--out", out, "--device", cfg.device]
+    if eval_size is not None:
+        argv += ["--eval-size", eval_size]
     if cfg.lpips_weights is not None:
         argv += ["--lpips-weights", cfg.lpips_weights]
     restore.eval_run(_parse(restore.add_eval_arguments, argv))
@@ -183,9 +206,11 @@ def compare(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
 
 def report_markdown(table: dict[str, Any], title: str = "Generator before vs after the GAN stage"
                     ) -> str:
+    where = (f"short side {table['eval_size']} px" if table["eval_size"]
+             else "full resolution, borders shaved")
     lines = [f"# {title}", "",
-             f"{table['n_images']} images, degradation `{table['degrade']}`, scored at short side "
-             f"{table['eval_size']} px ({table['notes']}).", "",
+             f"{table['n_images']} images, degradation `{table['degrade']}`, scored at {where} "
+             f"({table['notes']}).", "",
              "| metric | degraded input | before GAN | after GAN | change |",
              "|---|---|---|---|---|"]
     for m, r in table["metrics"].items():
@@ -242,7 +267,8 @@ def run_chain(cfg: ChainConfig) -> dict[str, Any]:
             results[name] = json.loads((dest / "metrics.json").read_text())
         else:
             _say(5, f"eval {name}", f"restore eval on {eval_hr}")
-            results[name] = evaluate_run(run, eval_hr, cfg.size, dest, cfg)
+            size = None if cfg.degrade else cfg.size  # bicubic track: full-size images
+            results[name] = evaluate_run(run, eval_hr, size, dest, cfg)
     table = compare(results["before_gan"], results["after_gan"])
     table["eval_hr"] = eval_hr
     table["held_in"] = Path(eval_hr).resolve() == Path(cfg.hr).resolve()

@@ -29,12 +29,14 @@ from lesson7.train.learner import Learner
 Denorm = Callable[[Tensor], Tensor]
 
 
-def _load(path: Path, size: int | None, convert_mode: str = "RGB") -> Tensor:
+def _load(path: Path, size: int | None, convert_mode: str = "RGB",
+          native: bool = False) -> Tensor:
     """(C, size, size) in [0, 1]: short side resized to `size`, then a centre crop.
 
     The same geometry as the restoration data's validation transform (resize to cover, centre
     crop), so generated and real images keep their aspect ratio and the critic compares like
-    with like.
+    with like. `native`: crop at the file's own resolution instead (the bicubic SR track trains
+    on native-resolution crops; resizing would wash its blur out); smaller images are enlarged.
     """
     from lesson7.data.images import open_image
 
@@ -42,7 +44,7 @@ def _load(path: Path, size: int | None, convert_mode: str = "RGB") -> Tensor:
     if size is None or img.shape[-2:] == (size, size):
         return img
     h, w = img.shape[-2:]
-    scale = size / min(h, w)
+    scale = max(size / min(h, w), 1.0) if native else size / min(h, w)
     nh, nw = max(size, round(h * scale)), max(size, round(w * scale))
     img = torch.nn.functional.interpolate(img[None], size=(nh, nw), mode="bilinear",
                                           antialias=True, align_corners=False)[0]  # (C, nh, nw)
@@ -67,12 +69,13 @@ def pred_path(item: Path, src_root: Path, dest_root: Path) -> Path:
 def save_preds(generator: nn.Module, items: Sequence[Path], src_root: Path, dest_root: Path,
                bs: int = 16, size: int | None = None, norm: Denorm | None = None,
                denorm: Denorm | None = None, device: str | torch.device = "cpu",
-               progress: bool = True, overwrite: bool = False) -> int:
+               progress: bool = True, overwrite: bool = False, native: bool = False) -> int:
     """Write generator(item) for every item to dest_root/<item relative to src_root> (as PNG).
 
     `norm` maps [0, 1] images to the generator's input space and `denorm` its output back.
     Streams: one batch in memory at a time. Items whose prediction already exists are skipped
     unless `overwrite` (each PNG is written atomically), so an interrupted run resumes.
+    `native`: centre crops at the file's resolution instead of resizing (see `_load`).
     Returns the number of images written.
     """
     generator = generator.eval().to(device)
@@ -82,7 +85,7 @@ def save_preds(generator: nn.Module, items: Sequence[Path], src_root: Path, dest
     written = 0
     for batch in tqdm(_chunks(todo, bs), total=-(-len(todo) // bs), disable=not progress,
                       desc="save_preds"):
-        x = torch.stack([_load(p, size) for p in batch])                  # (B, C, S, S)
+        x = torch.stack([_load(p, size, native=native) for p in batch])   # (B, C, S, S)
         out = denorm(generator(norm(x).to(device)).float().cpu())          # (B, C, S, S)
         for p, img in zip(batch, out, strict=True):
             _save_png(img, pred_path(p, src_root, dest_root))
@@ -102,7 +105,8 @@ class FolderPairs:
     """
 
     def __init__(self, fake_dir: Path, real_dir: Path, size: int, bs: int = 16,
-                 valid_pct: float = 0.1, seed: int = 42, norm: Denorm | None = None) -> None:
+                 valid_pct: float = 0.1, seed: int = 42, norm: Denorm | None = None,
+                 native: bool = False) -> None:
         from lesson7.data.items import get_image_files
 
         files = ([(f, 0) for f in get_image_files(fake_dir)]
@@ -111,7 +115,7 @@ class FolderPairs:
         order = rng.permutation(len(files))
         n_valid = int(round(valid_pct * len(files)))
         norm = norm or (lambda t: t)
-        x = norm(torch.stack([_load(f, size) for f, _ in files]))
+        x = norm(torch.stack([_load(f, size, native=native) for f, _ in files]))
         y = torch.tensor([label for _, label in files])
         self.train_dl = _Batches(x[order[n_valid:]], y[order[n_valid:]], bs, seed)
         self.valid_dl = _Batches(x[order[:n_valid]], y[order[:n_valid]], bs, seed, shuffle=False)

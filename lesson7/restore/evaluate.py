@@ -66,24 +66,25 @@ def _quantise(x: Tensor) -> Tensor:
     return (x.clamp(0, 1) * 255).round() / 255
 
 
-def _scores(pred: Tensor, hr: Tensor, shave: int, lpips: LPIPS) -> dict[str, float]:
+def _scores(pred: Tensor, hr: Tensor, shave: int, lpips: LPIPS | None) -> dict[str, float | None]:
     p, t = pred[None], hr[None]
     if shave:
         p, t = p[..., shave:-shave, shave:-shave], t[..., shave:-shave, shave:-shave]
     return {"psnr": psnr(p, t).item(), "psnr_y": psnr_y(p, t).item(),
-            "ssim": ssim_y(p, t).item(), "lpips": lpips(p, t).item()}
+            "ssim": ssim_y(p, t).item(), "lpips": lpips(p, t).item() if lpips is not None else None}
 
 
 def evaluate(restore: Callable[[Tensor], Tensor], hr_paths: Sequence[Path], degrade: str,
              seed: int = 0, eval_size: int | None = None, root: Path | None = None,
-             lpips: LPIPS | None = None, progress: bool = False) -> dict[str, Any]:
+             lpips: LPIPS | None | bool = None, progress: bool = False) -> dict[str, Any]:
     """Score `restore` ((C, H, W) degraded input in [0, 1] -> restored image) on `hr_paths`.
 
     Returns {"model": {metric: mean}, "baseline": {...}, "n_images", "degrade", "per_image"}.
+    `lpips=False` skips LPIPS (reported as None), for machines without an ImageNet trunk.
     """
     if not hr_paths:
         raise ValueError("no HR images to evaluate")
-    lpips = lpips if lpips is not None else LPIPS("alex")
+    lpips = None if lpips is False else (lpips if lpips is not None else LPIPS("alex"))
     rows = []
     from tqdm.auto import tqdm
 
@@ -98,7 +99,8 @@ def evaluate(restore: Callable[[Tensor], Tensor], hr_paths: Sequence[Path], degr
             raise ValueError(f"model output {tuple(out.shape)} != HR {tuple(hr.shape)} for {rel}")
         rows.append({"image": str(rel), "model": _scores(out, hr, shave, lpips),
                      "baseline": _scores(inp, hr, shave, lpips)})
-    mean = {side: {m: float(np.mean([r[side][m] for r in rows])) for m in METRICS}
+    mean = {side: {m: (float(np.mean([r[side][m] for r in rows]))
+                       if rows[0][side][m] is not None else None) for m in METRICS}
             for side in ("model", "baseline")}
     return {**mean, "n_images": len(rows), "degrade": degrade, "seed": seed,
             "eval_size": eval_size, "shave": degrade_shave(degrade),

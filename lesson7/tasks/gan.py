@@ -3,7 +3,7 @@
     lesson7 gan critic --fake DIR --real DIR [--size 128] [--bs 16] [--epochs 6] [--out DIR]
     lesson7 gan train --generator RUN --critic RUN [--size 128[,192]] [--epochs 40[,10]]
                       [--lr 1e-4[,5e-5]] [--bs 32] [--weights-gen 1,50] [--out DIR]
-    lesson7 gan restore --hr DIR [--crappify MODE] [--size 128] [--out DIR]
+    lesson7 gan restore --hr DIR [--crappify MODE | --degrade bicubic-xN] [--size 128] [--out DIR]
     lesson7 gan compare --before RUN --after RUN --hr DIR [--eval-size N] [--out DIR]
 
 critic (REFERENCE §2.3 step 3): gan_critic, AdaptiveLoss(BCE), accuracy_thresh_expand per
@@ -44,6 +44,8 @@ class CriticConfig:
     n_blocks: int = 3
     device: str = "auto"
     out: str = "runs/gan_critic"
+    native: bool = False
+    """Centre crops at native resolution instead of resizing (bicubic SR track)."""
 
     def __post_init__(self) -> None:
         for flag, folder in (("--fake", self.fake), ("--real", self.real)):
@@ -69,7 +71,8 @@ def train_critic(cfg: CriticConfig) -> dict:
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_json(out / "config.json", asdict(cfg))
-    data = FolderPairs(Path(cfg.fake), Path(cfg.real), cfg.size, cfg.bs, norm=_imagenet_norm)
+    data = FolderPairs(Path(cfg.fake), Path(cfg.real), cfg.size, cfg.bs, norm=_imagenet_norm,
+                       native=cfg.native)
     learn = critic_learner(data, nf=cfg.nf, n_blocks=cfg.n_blocks, path=out, device=cfg.device)
     accs = pretrain_critic(learn, cfg.epochs, cfg.lr)
     learn.save("critic", with_opt=False, task="gan-critic", n_channels=3, nf=cfg.nf,
@@ -124,6 +127,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     c.add_argument("--lr", type=float, default=1e-3)
     c.add_argument("--nf", type=int, default=128, help="critic width (default 128)")
     c.add_argument("--n-blocks", type=int, default=3, help="critic down blocks (default 3)")
+    c.add_argument("--native-crops", action="store_true",
+                   help="centre crops at native resolution instead of resizing (bicubic track)")
     c.add_argument("--device", default="auto")
     c.add_argument("--out", default="runs/gan_critic")
     c.set_defaults(func=run, _parser=c)
@@ -153,7 +158,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     r = sub.add_parser("restore", help="the whole NoGAN chain from a folder of HR images")
     r.add_argument("--hr", required=True, help="folder of high-quality images")
-    r.add_argument("--crappify", default="lesson", help="how inputs are made (default lesson)")
+    how = r.add_mutually_exclusive_group()
+    how.add_argument("--crappify", default=None,
+                     help="crappify mode making the inputs (default lesson)")
+    how.add_argument("--degrade", default=None,
+                     help="or the bicubic SR track: bicubic-x2, -x3, -x4 (native crops)")
     r.add_argument("--size", type=int, default=128)
     r.add_argument("--arch", default="resnet34")
     r.add_argument("--pretrained", action=argparse.BooleanOptionalAction, default=True)
@@ -205,7 +214,7 @@ def run_critic(args: argparse.Namespace) -> int:
     try:
         cfg = CriticConfig(fake=args.fake, real=args.real, size=args.size, bs=args.bs,
                            epochs=args.epochs, lr=args.lr, nf=args.nf, n_blocks=args.n_blocks,
-                           device=args.device, out=args.out)
+                           device=args.device, out=args.out, native=args.native_crops)
     except ValueError as e:
         args._parser.error(str(e))
     metrics = train_critic(cfg)
@@ -236,7 +245,8 @@ def run_restore(args: argparse.Namespace) -> int:
     from lesson7.gan.chain import ChainConfig, report_markdown, run_chain
 
     try:
-        cfg = ChainConfig(hr=args.hr, crappify=args.crappify, size=args.size, out=args.out,
+        cfg = ChainConfig(hr=args.hr, crappify=args.crappify, degrade=args.degrade,
+                          size=args.size, out=args.out,
                           arch=args.arch, pretrained=args.pretrained,
                           encoder_weights=args.encoder_weights, self_attention=args.self_attention,
                           bs=args.bs, gen_epochs=args.gen_epochs,
@@ -262,7 +272,9 @@ def run_compare(args: argparse.Namespace) -> int:
         resolve_checkpoint(run_dir)  # a ValueError naming the folder if there is no model
     if not Path(args.hr).is_dir():
         args._parser.error(f"--hr must be a folder of images, got {args.hr!r}")
-    size = args.eval_size or read_metadata(resolve_checkpoint(args.after)).get("train_size")
+    meta = read_metadata(resolve_checkpoint(args.after))
+    bicubic = str(meta.get("degrade", "")).startswith("bicubic")  # scored at full size
+    size = None if bicubic else (args.eval_size or meta.get("train_size"))
     out = Path(args.out) if args.out else Path(args.after) / f"compare_{Path(args.hr).name}"
     opts = argparse.Namespace(device=args.device, lpips_weights=args.lpips_weights)
     before = evaluate_run(Path(args.before), args.hr, size, out / "before", opts)

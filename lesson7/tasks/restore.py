@@ -114,6 +114,8 @@ def add_eval_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lpips-net", choices=["alex", "vgg"], default="alex")
     p.add_argument("--lpips-weights", type=Path, default=None,
                    help="trunk weights for LPIPS (default: torchvision, else ../shared)")
+    p.add_argument("--no-lpips", action="store_true",
+                   help="skip LPIPS (reported as null), e.g. offline without ImageNet weights")
     p.add_argument("--tile", type=int, default=512)
     p.add_argument("--overlap", type=int, default=32)
     p.add_argument("--out", type=Path, default=None,
@@ -365,7 +367,8 @@ def eval_run(args: argparse.Namespace) -> int:
         return restorer.restore_tensor(x, args.tile, args.overlap)
 
     result = evaluate(restore_fn, files, degrade, seed=args.seed, eval_size=eval_size,
-                      root=args.hr, lpips=LPIPS(args.lpips_net, args.lpips_weights),
+                      root=args.hr,
+                      lpips=False if args.no_lpips else LPIPS(args.lpips_net, args.lpips_weights),
                       progress=sys.stderr.isatty())
     result["checkpoint"] = str(ckpt)
     result["hr"] = str(args.hr)

@@ -197,3 +197,15 @@ def test_compare_puts_before_and_after_side_by_side():
     assert psnr["input"] == 20.0
     md = report_markdown(table)
     assert "| psnr (higher is better) | 20.0000 | 25.0000 | 24.5000 | -0.5000 |" in md
+
+
+def test_chain_config_takes_one_degradation(tmp_path):
+    from lesson7.gan.chain import ChainConfig
+
+    assert ChainConfig(hr=str(tmp_path)).crappify == "lesson"
+    with pytest.raises(ValueError, match="not both"):
+        ChainConfig(hr=str(tmp_path), crappify="lesson", degrade="bicubic-x4")
+    with pytest.raises(ValueError, match="--degrade"):
+        ChainConfig(hr=str(tmp_path), degrade="bicubic-x5")
+    with pytest.raises(ValueError, match="--size"):
+        ChainConfig(hr=str(tmp_path), size=32)  # too small for 3 critic blocks

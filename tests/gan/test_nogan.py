@@ -5,6 +5,8 @@ from torch import nn
 
 from lesson7.gan.nogan import FolderPairs, critic_learner, pretrain_critic, save_preds
 
+torch.set_num_threads(1)
+
 
 def _write_images(root, n, kind, size=16, seed=0):
     rng = np.random.default_rng(seed)
@@ -45,3 +47,38 @@ def test_critic_pretraining_separates_an_easy_real_fake_split(tmp_path):
     accs = pretrain_critic(learn, epochs=4, lr=3e-3)
     assert len(accs) == 4
     assert accs[-1] >= 0.9
+
+
+def test_save_preds_resumes_and_keeps_the_aspect_ratio(tmp_path):
+    src = tmp_path / "images"
+    src.mkdir()
+    wide = np.zeros((16, 32, 3), np.uint8)
+    wide[:, 8:24] = 255                       # a white centre band, black on the far left/right
+    Image.fromarray(wide).save(src / "wide.png")
+    _write_images(src / "more", 3, "smooth")
+    items = sorted(src.rglob("*.png"))
+    dest = tmp_path / "image_gen"
+    assert save_preds(nn.Identity(), items, src, dest, bs=2, size=16, progress=False) == 4
+    out = np.asarray(Image.open(dest / "wide.png"))
+    assert out.shape == (16, 16, 3) and out.min() == 255   # centre crop, not a squash
+    (dest / "more" / "img001.png").unlink()                 # an interrupted run ...
+    before = (dest / "wide.png").stat().st_mtime_ns
+    assert save_preds(nn.Identity(), items, src, dest, bs=2, size=16, progress=False) == 1
+    assert (dest / "more" / "img001.png").is_file()         # ... redoes only what is missing
+    assert (dest / "wide.png").stat().st_mtime_ns == before
+    assert save_preds(nn.Identity(), items, src, dest, size=16, progress=False,
+                      overwrite=True) == 4
+
+
+def test_folder_pairs_native_crops_keep_the_pixels(tmp_path):
+    rng = np.random.default_rng(0)
+    for name in ("fake", "real"):
+        (tmp_path / name).mkdir()
+        Image.fromarray(rng.integers(0, 256, (40, 48, 3), dtype=np.uint8)).save(
+            tmp_path / name / "a.png")
+    data = FolderPairs(tmp_path / "fake", tmp_path / "real", size=16, bs=2, valid_pct=0.0,
+                       native=True)
+    x, y = next(iter(data.train_dl))
+    real = x[y == 1][0]                                            # (3, 16, 16)
+    arr = np.array(Image.open(tmp_path / "real" / "a.png"))[12:28, 16:32]  # the centre
+    assert torch.allclose(real, torch.from_numpy(arr).permute(2, 0, 1).float() / 255)
