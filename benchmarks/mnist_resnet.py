@@ -59,7 +59,8 @@ def main() -> None:
     ap.add_argument("--device", default="auto")
     args = ap.parse_args()
 
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                            text=True).stdout.strip()
     cfg = MnistConfig(model="resnet", data=args.data, out=args.out, device=args.device,
                       epochs=args.epochs, lr=0.05, bs=128)
     result = {"torch": torch.__version__, "threads": torch.get_num_threads(), "commit": commit,

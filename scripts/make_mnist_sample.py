@@ -22,7 +22,7 @@ def main(src: str, dst: str = "lesson7/assets/mnist_sample.tgz") -> None:
                 continue
             picked[parts[1], parts[2]].append((int(Path(parts[3]).stem), m.name, tar.extractfile(m).read()))
     with tarfile.open(dst, "w:gz") as out:
-        for (split, digit), files in sorted(picked.items()):
+        for (split, _digit), files in sorted(picked.items()):
             for _, name, data in sorted(files)[: N_PER_CLASS[split]]:
                 info = tarfile.TarInfo(name.replace("mnist_png/", "mnist_sample/", 1))
                 info.size, info.mtime = len(data), 0

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 import torch
 
-SHARED = Path(os.environ.get("LESSON7_SHARED", Path(__file__).resolve().parents[1] / ".." / "shared")).resolve()
+_DEFAULT_SHARED = Path(__file__).resolve().parents[1] / ".." / "shared"
+SHARED = Path(os.environ.get("LESSON7_SHARED", _DEFAULT_SHARED)).resolve()
 
 
 def shared_path(*parts: str) -> Path:

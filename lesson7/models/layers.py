@@ -152,7 +152,7 @@ class SelfAttention(nn.Module):
         size = x.shape
         x_flat = x.flatten(2).float()                         # (B, C, N) with N = H*W
         f, g, h = self.query(x_flat), self.key(x_flat), self.value(x_flat)
-        beta = F.softmax(torch.bmm(f.transpose(1, 2), g), dim=1)  # (B, N, N)
+        beta = F.softmax(torch.bmm(f.transpose(1, 2), g), dim=1)  # (B, N, N): attention map
         o = self.gamma * torch.bmm(h, beta) + x_flat          # (B, C, N)
         return o.view(*size).to(x.dtype)
 
@@ -163,7 +163,8 @@ def icnr_(w: Tensor, scale: int = 2, init: Init = nn.init.kaiming_normal_) -> Te
     ni, nf, h, w_ = w.shape[1], w.shape[0] // scale**2, w.shape[2], w.shape[3]
     base = torch.zeros(nf, ni, h, w_)
     init(base)
-    k = base.repeat_interleave(scale**2, dim=0)  # (nf*s*s, ni, h, w): PixelShuffle groups s*s outputs per channel
+    # (nf*s*s, ni, h, w): PixelShuffle takes each run of s*s consecutive channels as one output channel
+    k = base.repeat_interleave(scale**2, dim=0)
     with torch.no_grad():
         w.copy_(k)
     return w

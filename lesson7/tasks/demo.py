@@ -87,8 +87,8 @@ def stage_restore(out: Path, device: str, seed: int) -> dict[str, Any]:
             "n_test_images": m["n_images"]}
 
 
-STAGES: dict[str, Callable[[Path, str, int], dict[str, Any]]] = {"mnist": stage_mnist, "numbers": stage_numbers,
-                                                                  "restore": stage_restore}
+Stage = Callable[[Path, str, int], dict[str, Any]]
+STAGES: dict[str, Stage] = {"mnist": stage_mnist, "numbers": stage_numbers, "restore": stage_restore}
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -17,7 +17,12 @@ from torch import nn
 from lesson7.data import ImageList, rand_pad, resolve_dataset
 from lesson7.models.mnist import MNIST_MODELS
 from lesson7.tasks.common import (
-    Timer, add_common_flags, positive_float, positive_int, run_info, seed_everything,
+    Timer,
+    add_common_flags,
+    positive_float,
+    positive_int,
+    run_info,
+    seed_everything,
     write_metrics,
 )
 from lesson7.train import Learner, accuracy, atomic_write_json

@@ -284,7 +284,7 @@ class LRFinder(Callback):
 
     def suggestion(self) -> float:
         """LR at the minimum smoothed loss divided by 10 (fastai's `lr_min`)."""
-        pts = [(loss, lr) for lr, loss in zip(self.lrs, self.losses) if math.isfinite(loss)]
+        pts = [(loss, lr) for lr, loss in zip(self.lrs, self.losses, strict=False) if math.isfinite(loss)]
         return min(pts)[1] / 10 if pts else float("nan")
 
     def plot(self, path: str | Path) -> None:

@@ -17,12 +17,25 @@ from torch import nn
 
 from lesson7.train import distributed as ddp
 from lesson7.train.callbacks import (
-    Callback, CancelBatch, CancelEpoch, CancelFit, LRFinder, MixedPrecision, ParamScheduler,
-    ProgressBar, Recorder,
+    Callback,
+    CancelBatch,
+    CancelEpoch,
+    CancelFit,
+    LRFinder,
+    MixedPrecision,
+    ParamScheduler,
+    ProgressBar,
+    Recorder,
 )
 from lesson7.train.checkpoint import load_checkpoint, save_checkpoint
 from lesson7.train.optim import (
-    LR, Splitter, adamw, bn_params, default_splitter, lr_per_group, make_param_groups,
+    LR,
+    Splitter,
+    adamw,
+    bn_params,
+    default_splitter,
+    lr_per_group,
+    make_param_groups,
     set_trainable,
 )
 from lesson7.train.schedules import const_sched, one_cycle, one_cycle_moms
@@ -137,8 +150,8 @@ class Learner:
                 self.cbs.remove(cb)
 
     def _all_epochs(self) -> None:
-        for self.epoch in range(self.n_epochs):
-            self.log = {}
+        for epoch in range(self.n_epochs):
+            self.epoch, self.log = epoch, {}
             self._with_events("epoch", CancelEpoch, self._one_epoch)
 
     def _one_epoch(self) -> None:
@@ -156,7 +169,8 @@ class Learner:
             self._with_events("train" if train else "validate", CancelEpoch, self._all_batches)
 
     def _all_batches(self) -> None:
-        for self.iter, (xb, yb) in enumerate(self.dl):
+        for i, (xb, yb) in enumerate(self.dl):
+            self.iter = i
             self.xb, self.yb = to_device(xb, self.device), to_device(yb, self.device)
             self._with_events("batch", CancelBatch, self._one_batch)
             if self.training:

@@ -4,8 +4,16 @@ import torch.nn.functional as F
 from torch import nn
 
 from lesson7.models.layers import (
-    DenseBlock, Flatten, MergeLayer, PixelShuffle_ICNR, SelfAttention, SequentialEx, SigmoidRange,
-    conv_layer, res_block, sigmoid_range,
+    DenseBlock,
+    Flatten,
+    MergeLayer,
+    PixelShuffle_ICNR,
+    SelfAttention,
+    SequentialEx,
+    SigmoidRange,
+    conv_layer,
+    res_block,
+    sigmoid_range,
 )
 
 
@@ -35,7 +43,8 @@ def test_res_block_is_residual_and_dense_doubles():
     with torch.no_grad():
         for m in block.modules():
             if isinstance(m, nn.BatchNorm2d):
-                m.weight.zero_(); m.bias.zero_()
+                m.weight.zero_()
+                m.bias.zero_()
     block.eval()
     assert torch.allclose(block(x), x)  # zeroed branch -> identity
     assert res_block(8, dense=True)(x).shape == (2, 16, 5, 5)

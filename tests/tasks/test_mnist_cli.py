@@ -21,7 +21,8 @@ def make_tree(root, n_train=12, n_test=6):
                 if digit == "1":
                     img[4:24, 12:16] = 255  # a vertical bar: learnable
                 else:
-                    img[6:22, 6:22] = 200; img[10:18, 10:18] = 0  # a ring
+                    img[6:22, 6:22] = 200  # a ring
+                    img[10:18, 10:18] = 0
                 Image.fromarray(img, mode="L").save(d / f"{i}.png")
     return root
 

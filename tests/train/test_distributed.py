@@ -19,7 +19,7 @@ def test_two_process_gloo_training(tmp_path):
     assert res.returncode == 0, res.stdout + res.stderr
     r0, r1 = (json.loads((tmp_path / f"rank{i}.json").read_text()) for i in (0, 1))
     assert r0["world"] == 2 and r0["steps"] == r1["steps"] == 3 * 512 // 2 // 16
-    for a, b in zip(r0["history"], r1["history"]):
+    for a, b in zip(r0["history"], r1["history"], strict=False):
         assert a["valid_loss"] == b["valid_loss"] and a["accuracy"] == b["accuracy"]
         assert a["train_loss"] == b["train_loss"]
     assert r0["history"][-1]["accuracy"] > 0.8

@@ -56,7 +56,7 @@ def test_cancel_batch_skips_the_step(toy_data):
     m = small_model()
     before = [p.clone() for p in m.parameters()]
     Learner(m, toy_data, nn.CrossEntropyLoss(), cbs=[Skip()]).fit(1, 1e-2)
-    assert all(torch.equal(a, b) for a, b in zip(before, m.parameters()))
+    assert all(torch.equal(a, b) for a, b in zip(before, m.parameters(), strict=False))
 
 
 def test_learner_trains_and_records_metrics(toy_data):
@@ -77,7 +77,7 @@ def test_fit_one_cycle_drives_lr_and_momentum(toy_data):
                 g = learn.opt.param_groups[0]
                 seen.append((g["lr"], g["betas"][0]))
     Learner(small_model(), toy_data, nn.CrossEntropyLoss(), cbs=[Spy()]).fit_one_cycle(2, 0.01)
-    lrs, moms = zip(*seen)
+    lrs, moms = zip(*seen, strict=False)
     assert lrs[0] == pytest.approx(0.01 / 25) and max(lrs) == pytest.approx(0.01, rel=0.05)
     assert lrs[-1] == pytest.approx(0.01 / 25e4)
     assert moms[0] == pytest.approx(0.95) and min(moms) == pytest.approx(0.85, abs=0.01)
@@ -129,7 +129,7 @@ def test_checkpoint_round_trip(toy_data, tmp_path):
     other = Learner(nn.Sequential(nn.Linear(10, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Linear(16, 2)),
                     toy_data, nn.CrossEntropyLoss(), path=tmp_path)
     other.load("ck")
-    for (k, a), b in zip(learn.model.state_dict().items(), other.model.state_dict().values()):
+    for (k, a), b in zip(learn.model.state_dict().items(), other.model.state_dict().values(), strict=False):
         assert torch.equal(a, b), k
     sa, sb = learn.opt.state_dict()["state"], other.opt.state_dict()["state"]
     assert torch.equal(sa[0]["exp_avg"], sb[0]["exp_avg"])
