@@ -147,6 +147,7 @@ class DynamicUnet(nn.Module):
         self.cross = (res_block(ni, bottle=bottle, norm_type=norm_type, leaky=leaky)
                       if last_cross else nn.Identity())
         self.head = conv_layer(ni, n_out, ks=1, use_activ=False, norm_type=norm_type)
+        self.y_range = y_range
         self.out_range = SigmoidRange(*y_range) if y_range is not None else nn.Identity()
 
     def forward(self, x: Tensor) -> Tensor:                  # x: (B, C_in, H, W)
@@ -166,9 +167,77 @@ class DynamicUnet(nn.Module):
             h = self.cross(torch.cat([h, x], dim=1))          # (B, C + C_in, H, W)
         return self.out_range(self.head(h))                   # (B, n_out, H, W)
 
+    @torch.no_grad()
+    def init_identity_(self) -> DynamicUnet:
+        """Start as the identity on the raw input: the last-cross res_block's second conv is
+        zeroed (the block passes its input through) and the 1x1 head copies the input channels.
+
+        Training then starts from the degraded image instead of noise, so a short run cannot do
+        worse than its input (VDSR's residual idea, Kim et al. 2016, reached by initialisation
+        alone: the architecture stays fastai's). Needs `last_cross`, `n_out == in_channels`, no
+        `y_range` (a sigmoid cannot be the identity) and norm "weight" or None.
+        """
+        n_out = _out_channels(self.head[0])
+        if not self.last_cross or self.y_range is not None or n_out != self.in_channels:
+            raise ValueError("identity init needs last_cross=True, y_range=None and n_out equal "
+                             f"to the input channels (got last_cross={self.last_cross}, "
+                             f"y_range={self.y_range}, n_out={n_out}, in={self.in_channels})")
+        if any(isinstance(m, nn.BatchNorm2d) for m in self.head):
+            raise ValueError("identity init needs norm_type 'weight' or None (a BatchNorm in the "
+                             "1x1 head would renormalise the copied input)")
+        last = self.cross[1]                       # conv_layer: conv (+ act) (+ BN)
+        _zero_conv_layer(last)
+        eye = torch.zeros_like(_plain_weight(self.head[0]))  # (n_out, C + C_in, 1, 1)
+        c = eye.shape[1] - self.in_channels
+        for k in range(n_out):
+            eye[k, c + k] = 1.0
+        _set_weight(self.head[0], eye)
+        return self
+
     def decoder_modules(self) -> list[nn.Module]:
         """Everything that is not the encoder (the third layer group)."""
         return [self.middle, self.blocks, self.upsample, self.cross, self.head, self.out_range]
+
+
+def _out_channels(conv: nn.Module) -> int:
+    return conv.out_channels
+
+
+def _plain_weight(conv: nn.Module) -> Tensor:
+    return conv.weight.detach()
+
+
+def _set_weight(conv: nn.Module, w: Tensor) -> None:
+    """Give `conv` the effective weight `w`, through a weight-norm wrapper if there is one."""
+    p = getattr(conv, "parametrizations", None)
+    if p is not None and "weight" in p:
+        if not hasattr(p.weight, "original1"):
+            raise ValueError("identity init supports norm_type 'weight', 'batch' or None")
+        p.weight.original1.copy_(w)                                  # v = w
+        p.weight.original0.copy_(w.flatten(1).norm(dim=1).view_as(p.weight.original0))  # g = |w|
+    else:
+        conv.weight.copy_(w)
+    if conv.bias is not None:
+        conv.bias.zero_()
+
+
+def _zero_conv_layer(layer: nn.Sequential) -> None:
+    """Make a conv_layer output zeros: BN gamma/beta to 0, or the conv's magnitude to 0."""
+    bn = [m for m in layer if isinstance(m, nn.BatchNorm2d)]
+    if bn:
+        bn[0].weight.zero_()
+        bn[0].bias.zero_()
+        return
+    conv = layer[0]
+    p = getattr(conv, "parametrizations", None)
+    if p is not None and hasattr(p.weight, "original0") and hasattr(p.weight, "original1"):
+        p.weight.original0.zero_()  # g = 0: w = 0, and g still gets gradients
+    elif p is None:
+        conv.weight.zero_()
+    else:
+        raise ValueError("identity init supports norm_type 'weight', 'batch' or None")
+    if conv.bias is not None:
+        conv.bias.zero_()
 
 
 def unet_splitter(model: DynamicUnet) -> list[list[nn.Parameter]]:
