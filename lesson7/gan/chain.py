@@ -48,6 +48,8 @@ class ChainConfig:
     pretrained: bool = True
     encoder_weights: str | None = None
     self_attention: bool = True
+    identity_init: bool = False
+    """Generator starts as the identity on its input (no y_range): `restore train --identity-init`."""
     bs: int = 32
     gen_epochs: int = 2
     """Frozen one-cycle epochs of the generator."""
@@ -125,6 +127,8 @@ def pretrain_generator(cfg: ChainConfig, out: Path) -> None:
             "--self-attention" if cfg.self_attention else "--no-self-attention"]
     if cfg.encoder_weights is not None:
         argv += ["--encoder-weights", cfg.encoder_weights]
+    if cfg.identity_init:
+        argv += ["--identity-init"]
     if cfg.workers is not None:
         argv += ["--workers", cfg.workers]
     restore.train(_parse(restore.add_train_arguments, argv))

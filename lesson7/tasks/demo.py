@@ -60,21 +60,26 @@ def _lpips_flags() -> list[str]:
         return ["--no-lpips"]
 
 
+def _toy_scenes(out: Path, seed: int) -> tuple[Path, Path]:
+    from lesson7.data.synthetic import make_toy_scenes
+
+    return (make_toy_scenes(out / "scenes" / "train", n=64, size=48, seed=seed),
+            make_toy_scenes(out / "scenes" / "test", n=8, size=48, seed=seed + 1))
+
+
 def stage_restore(out: Path, device: str, seed: int) -> dict[str, Any]:
     """Super-resolution ×2 on generated toy scenes: a resnet18 U-Net (no pretrained weights,
     offline) trained 6 epochs, then `restore eval` on held-out scenes against bicubic."""
     import json
 
     from lesson7.cli import main
-    from lesson7.data.synthetic import make_toy_scenes
 
-    train_dir = make_toy_scenes(out / "scenes" / "train", n=64, size=48, seed=seed)
-    test_dir = make_toy_scenes(out / "scenes" / "test", n=8, size=48, seed=seed + 1)
+    train_dir, test_dir = _toy_scenes(out, seed)
     run = out / "restore"
-    rc = main(["restore", "train", "--hr", str(train_dir), "--degrade", "bicubic-x2",
-               "--arch", "resnet18", "--no-pretrained", "--size", "48", "--bs", "16",
-               "--epochs", "0", "--unfreeze-epochs", "6", "--lr", "3e-3", "--out", str(run),
-               "--device", device, "--seed", str(seed)])
+    rc = main(["restore", "train", "--hr", str(train_dir), "--degrade", "bicubic-x4",
+               "--arch", "resnet18", "--no-pretrained", "--identity-init", "--size", "48",
+               "--bs", "16", "--epochs", "0", "--unfreeze-epochs", "6", "--lr", "1e-3",
+               "--out", str(run), "--device", device, "--seed", str(seed)])
     if rc != 0:
         raise RuntimeError(f"restore train failed (exit {rc})")
     rc = main(["restore", "eval", str(run), "--hr", str(test_dir), "--out", str(run / "eval"),
@@ -87,8 +92,52 @@ def stage_restore(out: Path, device: str, seed: int) -> dict[str, Any]:
             "n_test_images": m["n_images"]}
 
 
+def stage_gan(out: Path, device: str, seed: int) -> dict[str, Any]:
+    """NoGAN on the toy scenes (×4): generator → its predictions → critic → GAN, each a single
+    short stage, then the generator before vs after the GAN on the same images."""
+    import json
+
+    from lesson7.cli import main
+
+    if _lpips_flags():  # the before/after report needs LPIPS's ImageNet AlexNet trunk
+        return {"skipped": "no ImageNet AlexNet weights (torchvision cache or ../shared/weights)"}
+    train_dir, _ = _toy_scenes(out, seed)
+    run = out / "gan"
+    rc = main(["gan", "restore", "--hr", str(train_dir), "--degrade", "bicubic-x4", "--size", "32",
+               "--arch", "resnet18", "--no-pretrained", "--identity-init", "--bs", "16",
+               "--gen-epochs", "0", "--gen-unfreeze-epochs", "3", "--critic-epochs", "2",
+               "--critic-nf", "32", "--critic-n-blocks", "2", "--gan-epochs", "2",
+               "--out", str(run), "--device", device, "--seed", str(seed)])
+    if rc != 0:
+        raise RuntimeError(f"gan restore failed (exit {rc})")
+    m = json.loads((run / "metrics.json").read_text())
+    return {f"{metric}_{side}": row[side] for metric, row in m["metrics"].items()
+            for side in ("input", "before_gan", "after_gan")}
+
+
+def stage_wgan(out: Path, device: str, seed: int) -> dict[str, Any]:
+    """WGAN-GP from noise on the 1,000 packaged digits (32 px), a few epochs; classifier-FID uses
+    the ResNet the mnist stage trained (run that stage first)."""
+    import json
+
+    from lesson7.cli import main
+    from lesson7.data.datasets import resolve_dataset
+
+    digits = resolve_dataset(mnist_sample_path())
+    classifier = out / "mnist" / "model.safetensors"
+    fid = ["--fid-classifier", str(classifier)] if classifier.exists() else []
+    rc = main(["wgan", "--data", str(digits), "--size", "32", "--channels", "1", "--bs", "64",
+               "--epochs", "4", "--gp", "--n-features", "32", "--fid-samples", "500", *fid,
+               "--out", str(out / "wgan"), "--device", device, "--seed", str(seed)])
+    if rc != 0:
+        raise RuntimeError(f"wgan failed (exit {rc})")
+    m = json.loads((out / "wgan" / "metrics.json").read_text())
+    return {k: m.get(k) for k in ("fid", "fid_real_vs_real", "fid_untrained_generator", "n_samples")}
+
+
 Stage = Callable[[Path, str, int], dict[str, Any]]
-STAGES: dict[str, Stage] = {"mnist": stage_mnist, "numbers": stage_numbers, "restore": stage_restore}
+STAGES: dict[str, Stage] = {"mnist": stage_mnist, "numbers": stage_numbers, "restore": stage_restore,
+                            "gan": stage_gan, "wgan": stage_wgan}
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -170,6 +170,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="encoder weights file, e.g. ../shared/weights/vgg16_features.safetensors "
                         "with --arch vgg16")
     r.add_argument("--self-attention", action=argparse.BooleanOptionalAction, default=True)
+    r.add_argument("--identity-init", action="store_true",
+                   help="generator starts as the identity, no y_range (see restore train)")
     r.add_argument("--bs", type=int, default=32)
     r.add_argument("--gen-epochs", type=int, default=2, help="frozen generator epochs (2)")
     r.add_argument("--gen-unfreeze-epochs", type=int, default=3, help="unfrozen ones (3)")
@@ -249,6 +251,7 @@ def run_restore(args: argparse.Namespace) -> int:
                           size=args.size, out=args.out,
                           arch=args.arch, pretrained=args.pretrained,
                           encoder_weights=args.encoder_weights, self_attention=args.self_attention,
+                          identity_init=args.identity_init,
                           bs=args.bs, gen_epochs=args.gen_epochs,
                           gen_unfreeze_epochs=args.gen_unfreeze_epochs, gen_lr=args.gen_lr,
                           critic_epochs=args.critic_epochs, critic_lr=args.critic_lr,

@@ -94,15 +94,27 @@ class Learner:
             ids = [self.device.index] if self.device.type == "cuda" else None
             self.ddp_model = nn.parallel.DistributedDataParallel(self.model, device_ids=ids)
         self.epoch, self.n_epochs, self.iter, self.log = 0, 0, 0, {}
+        self._handlers: dict[str, list] = {}
+        self._handlers_for: list[int] = []
 
     # -- events ---------------------------------------------------------------------------
     def emit(self, event: str) -> None:
-        if event not in EVENTS:
-            raise ValueError(f"unknown event {event!r}; events are {EVENTS}")
-        for cb in sorted(self.cbs, key=lambda c: c.order):
-            handler = getattr(cb, event, None)
-            if handler is not None:
-                handler(self)
+        """Call `event` on every callback that has it, in `order`."""
+        handlers = self._handlers.get(event)
+        if handlers is None or self._handlers_for != [id(c) for c in self.cbs]:
+            if event not in EVENTS:
+                raise ValueError(f"unknown event {event!r}; events are {EVENTS}")
+            self._index_handlers()
+            handlers = self._handlers[event]
+        for handler in handlers:
+            handler(self)
+
+    def _index_handlers(self) -> None:
+        # Looked up once per change of the callback list, not on each of the ~10 events per batch.
+        ordered = sorted(self.cbs, key=lambda c: c.order)
+        self._handlers = {e: [h for c in ordered if (h := getattr(c, e, None)) is not None]
+                          for e in EVENTS}
+        self._handlers_for = [id(c) for c in self.cbs]
 
     def _with_events(self, stage: str, cancel: type[Exception], body: Callable[[], None]) -> None:
         """before_stage, body, after_stage; a `cancel` raised anywhere (even in before_) skips

@@ -285,3 +285,37 @@ def test_shared_vgg16_trunk_is_a_pretrained_encoder():
     m = DynamicUnet(enc, 3, (32, 32), norm_type="weight")
     assert m(torch.randn(1, 3, 32, 32)).shape == (1, 3, 32, 32)
     assert load_tv_model("vgg16", weights_path=path).features[0].weight.shape == (64, 3, 3, 3)
+
+
+@pytest.mark.parametrize("norm", ["weight", None])
+def test_identity_init_passes_the_input_through_and_still_learns(norm):
+    from lesson7.models.encoders import create_encoder
+    from lesson7.models.unet import DynamicUnet
+
+    torch.manual_seed(0)
+    m = DynamicUnet(create_encoder("resnet18", pretrained=False), 3, (32, 48), blur=True,
+                    self_attention=True, y_range=None, norm_type=norm).init_identity_()
+    x = torch.randn(2, 3, 32, 48)
+    out = m(x)
+    assert torch.allclose(out, x, atol=1e-6)
+    # Not a dead network: the head and the zeroed conv get gradients at once, and after one
+    # step the decoder and the encoder do too.
+    opt = torch.optim.SGD(m.parameters(), lr=0.1)
+    target = torch.randn_like(x)
+    (out - target).pow(2).mean().backward()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in m.head.parameters()
+               if p.dim() > 1)
+    opt.step()
+    opt.zero_grad()
+    (m(x) - target).pow(2).mean().backward()
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in m.encoder.parameters())
+
+
+def test_identity_init_refuses_a_sigmoid_range():
+    from lesson7.models.encoders import create_encoder
+    from lesson7.models.unet import DynamicUnet
+
+    m = DynamicUnet(create_encoder("resnet18", pretrained=False), 3, (32, 32), y_range=(-3, 3),
+                    norm_type="weight")
+    with pytest.raises(ValueError, match="y_range"):
+        m.init_identity_()
