@@ -119,14 +119,7 @@ class Recorder(Callback):
         """Save train (per batch) and valid (per epoch) losses as a PNG (rank 0 only)."""
         if not ddp.is_main():
             return None
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        from lesson7.train.checkpoint import atomic_path
-
-        fig, ax = plt.subplots(figsize=(6, 4))
+        fig, ax = new_figure()
         ax.plot(self.batch_losses, label="train (per batch)", alpha=0.7)
         n = len(self.batch_losses)
         valid = [(i, h["valid_loss"]) for i, h in enumerate(self.history) if "valid_loss" in h]
@@ -137,10 +130,29 @@ class Recorder(Callback):
         ax.set_ylabel("loss")
         ax.set_yscale("log")
         ax.legend()
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, format="png", dpi=100, bbox_inches="tight")
-        plt.close(fig)
+        save_figure(fig, path)
         return Path(path)
+
+
+def new_figure():
+    """A matplotlib figure on the file-only Agg backend (no display needed)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt.subplots(figsize=(6, 4))
+
+
+def save_figure(fig, path: str | Path) -> None:
+    """Write `fig` as a PNG atomically, then free it."""
+    import matplotlib.pyplot as plt
+
+    from lesson7.train.checkpoint import atomic_path
+
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=100, bbox_inches="tight")
+    plt.close(fig)
 
 
 def _fmt(key: str, v: Any) -> str:
@@ -288,14 +300,7 @@ class LRFinder(Callback):
         return min(pts)[1] / 10 if pts else float("nan")
 
     def plot(self, path: str | Path) -> None:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        from lesson7.train.checkpoint import atomic_path
-
-        fig, ax = plt.subplots(figsize=(6, 4))
+        fig, ax = new_figure()
         n = len(self.losses)
         ax.plot(self.lrs[:n], self.losses)
         ax.axvline(self.suggestion(), color="r", ls="--", label=f"suggested {self.suggestion():.1e}")
@@ -303,9 +308,7 @@ class LRFinder(Callback):
         ax.set_xlabel("learning rate")
         ax.set_ylabel("smoothed loss")
         ax.legend()
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, format="png", dpi=100, bbox_inches="tight")
-        plt.close(fig)
+        save_figure(fig, path)
 
 
 class SaveEveryEpoch(Callback):
