@@ -20,3 +20,13 @@ def test_demo_mnist_stage(tmp_path, monkeypatch):
     summary = json.loads((tmp_path / "demo" / "summary.json").read_text())
     assert rc == 0 and summary["mnist"]["accuracy"] > 0.85
     assert (tmp_path / "demo" / "mnist" / "metrics.json").exists()
+
+
+@pytest.mark.slow
+def test_demo_restore_stage_reports_model_and_bicubic(tmp_path, monkeypatch):
+    monkeypatch.setenv("LESSON7_DATA", str(tmp_path / "cache"))
+    rc = main(["demo", "--only", "restore", "--out", str(tmp_path / "demo"), "--device", "cpu"])
+    s = json.loads((tmp_path / "demo" / "summary.json").read_text())["restore"]
+    assert rc == 0 and s["n_test_images"] == 8
+    # identity init: a short run starts at the input's quality and must not fall far below it
+    assert s["psnr_y_model"] > s["psnr_y_bicubic"] - 0.5
