@@ -24,14 +24,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
 import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 from lesson7.data.crappify import CRAPPIFIERS, crappify_folder, make_crappifier
@@ -40,6 +38,7 @@ from lesson7.data.pairs import DEGRADE_SCALES, BicubicDegrader, find_pairs
 from lesson7.models.encoders import ENCODERS
 from lesson7.restore.evaluate import DEGRADES, evaluate
 from lesson7.restore.restorer import Restorer, UnetConfig, tensor_to_pil
+from lesson7.tasks.common import seed_everything
 from lesson7.train.checkpoint import atomic_path, atomic_write_json
 
 __all__ = ["register", "run", "train", "predict", "eval_run", "build_data"]
@@ -225,18 +224,12 @@ def _loss_and_metrics(args: argparse.Namespace):
     return (MSELossFlat() if args.loss == "mse" else L1LossFlat()), []
 
 
-def _seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-
-
 def train(args: argparse.Namespace) -> int:
     from lesson7.models.unet import unet_learner
 
     _check_train_args(args)
     sizes = _sizes(args.size)
-    _seed_everything(args.seed)
+    seed_everything(args.seed)
     args.out.mkdir(parents=True, exist_ok=True)
     pairs = _make_pairs(args)
     bicubic = args.degrade is not None
