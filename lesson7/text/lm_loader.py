@@ -48,7 +48,7 @@ from torch import Tensor
 from lesson7.text.human_numbers import make_human_numbers, read_split
 from lesson7.text.vocab import Vocab, tokenize
 
-__all__ = ["LMLoader", "LMDataBunch", "human_numbers_databunch"]
+__all__ = ["LMLoader", "LMDataBunch", "SPLITS", "human_numbers_databunch"]
 
 
 class LMLoader:
@@ -159,20 +159,38 @@ class LMDataBunch:
         return next(iter(self.valid_dl if valid else self.train_dl))
 
 
+SPLITS = ("lesson", "fastbook")
+
+
 def human_numbers_databunch(path: str | Path | None = None, bs: int = 64, bptt: int = 70,
                             random_bptt: bool = False, p_bptt: float = 0.95, max_len: int = 25,
-                            seed: int = 0) -> LMDataBunch:
-    """The lesson's data: write (if needed) and read the corpus; vocab from train; batch both.
+                            seed: int = 0, split: str = "lesson") -> LMDataBunch:
+    """The human-numbers data: write (if needed) and read the corpus; vocab from train; batch both.
 
+    ``split="lesson"`` (course-v3): train is ``train.txt`` (1..8000), valid ``valid.txt``
+    (8001..9999), each one document whose lines are joined with ", ". ``split="fastbook"``
+    (fastbook ``12_nlp_dive``): all 9,999 lines joined with " . " into one stream, cut into
+    ``bptt``-token sequences, the first 80% of them train and the rest valid -- the cut falls
+    near 8081, so its training text has already seen "eight thousand ..." continuations, which
+    the lesson's split never shows.
     ``path`` defaults to ``lesson7.text.human_numbers.default_data_dir()``. ``random_bptt`` applies
     to training only; validation always uses a fixed ``bptt``.
     """
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
     folder = make_human_numbers(path)
-    train_tokens = tokenize(read_split(folder, "train"))
-    valid_tokens = tokenize(read_split(folder, "valid"))
+    if split == "lesson":
+        train_tokens = tokenize(read_split(folder, "train"))
+        valid_tokens = tokenize(read_split(folder, "valid"))
+    else:
+        lines = [line.strip() for name in ("train.txt", "valid.txt")
+                 for line in (folder / name).read_text(encoding="utf-8").splitlines() if line.strip()]
+        tokens = " . ".join(lines).split(" ")
+        n_seqs = (len(tokens) - 1) // bptt      # fastbook: range(0, len(nums) - sl - 1, sl)
+        cut = int(n_seqs * 0.8) * bptt          # first 80% of the sequences train
+        train_tokens, valid_tokens = tokens[: cut + 1], tokens[cut:]  # +1: the last target
     vocab = Vocab.build(train_tokens)
     train_dl = LMLoader(vocab.numericalize(train_tokens), bs=bs, bptt=bptt, random_bptt=random_bptt,
                         p_bptt=p_bptt, max_len=max_len, seed=seed)
     valid_dl = LMLoader(vocab.numericalize(valid_tokens), bs=bs, bptt=bptt)
     return LMDataBunch(train_dl, valid_dl, vocab)
-

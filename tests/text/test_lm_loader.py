@@ -94,3 +94,19 @@ def test_to_moves_the_token_grid_once_and_batches_follow(numbers_dir: Path) -> N
     for dl in (data.train_dl, data.valid_dl):
         x, y = next(iter(dl))
         assert x.device.type == y.device.type == "meta" and x.shape == (64, 20)
+
+
+def test_fastbook_split_is_80_percent_of_the_sequences_of_one_stream(numbers_dir: Path) -> None:
+    data = human_numbers_databunch(numbers_dir, bs=64, bptt=16, split="fastbook")
+    train = data.vocab.textify(data.train_dl.grid[0][:8])
+    assert train == "one . two . three . four ."  # " . "-joined, no xxbos
+    n_tokens = data.train_dl.n_tokens + data.valid_dl.n_tokens
+    assert 0.78 < data.train_dl.n_tokens / n_tokens < 0.82
+    # the valid stream continues the train stream near 8081 (fastbook's cut), not at 8001
+    first_valid = data.vocab.textify(data.valid_dl.grid[0][:12])
+    assert "eight thousand eighty" in first_valid or "eight thousand seventy" in first_valid
+
+
+def test_unknown_split_is_rejected_by_name(numbers_dir: Path) -> None:
+    with pytest.raises(ValueError, match="split must be one of"):
+        human_numbers_databunch(numbers_dir, split="imdb")
