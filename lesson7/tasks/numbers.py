@@ -193,7 +193,8 @@ def train_numbers(model_name: str, out: str | Path = "runs/numbers", epochs: int
 
     last = learn.recorder.history[-1]
     settings = {**asdict(recipe), "epochs": epochs, "lr": lr, "bptt": bptt, "bs": bs, "seed": seed,
-                "random_bptt": random_bptt, "split": split, "device": str(learn.device), "metric": metric.__name__}
+                "random_bptt": random_bptt, "split": split, "device": str(learn.device),
+                "metric": metric.__name__}
     settings.pop("reference_acc")
     metrics = {
         "task": "numbers",

@@ -7,6 +7,8 @@ y_range=(-3, 3))`, random 10% validation split (seed 42), ImageNet statistics on
 `get_transforms(max_zoom=2)` with tfm_y; one-cycle frozen (`slice(3·lr)`, pct_start 0.8)
 then unfrozen (`slice(lr/1000, lr)`): with the default lr 1e-3 these are the notebook's
 `slice(3e-3)` and `slice(1e-6, 1e-3)`; progressive resizing over `--size 128,256`.
+A from-scratch encoder (`--no-pretrained`, no `--encoder-weights`) gets the full lr in every
+layer group: discriminative LRs protect pretrained features, and random ones have none to protect.
 `--identity-init` (not in the lesson) drops y_range and starts the U-Net as the identity on its
 input (see `DynamicUnet.init_identity_`), so short CPU runs start from the input's quality. The bicubic
 track trains on native-resolution crops with flips only (zoom would change the degradation).
@@ -233,6 +235,7 @@ def train(args: argparse.Namespace) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     pairs = _make_pairs(args)
     bicubic = args.degrade is not None
+    scratch = not args.pretrained and args.encoder_weights is None
     loss_fn, metrics = _loss_and_metrics(args)
     t0 = time.perf_counter()
     y_range = None if args.identity_init else (-3.0, 3.0)
@@ -257,7 +260,8 @@ def train(args: argparse.Namespace) -> int:
             learn.fit_one_cycle(args.epochs, slice(args.lr * 3), pct_start=0.8)
         if args.unfreeze_epochs:
             learn.unfreeze()
-            learn.fit_one_cycle(args.unfreeze_epochs, slice(args.lr / 1000, args.lr))
+            lrs = args.lr if scratch else slice(args.lr / 1000, args.lr)
+            learn.fit_one_cycle(args.unfreeze_epochs, lrs)
     assert learn is not None
     cfg = UnetConfig(arch=args.arch, n_out=3, in_channels=3, img_size=(sizes[0], sizes[0]),
                      blur=args.blur, self_attention=args.self_attention, y_range=y_range,
