@@ -61,6 +61,32 @@ def test_train_writes_checkpoint_config_metrics_and_results(trained):
     assert sorted(p.name for p in (trained / "lowres").rglob("*.png"))[0] == "im0.png"
 
 
+@pytest.mark.parametrize("pretrained_flags, discriminative", [
+    (["--no-pretrained"], False),
+    (["--no-pretrained", "--encoder-weights", "ENC"], True),
+])
+def test_unfrozen_lrs_are_discriminative_only_for_pretrained_encoders(
+        tmp_path, monkeypatch, pretrained_flags, discriminative):
+    from safetensors.torch import save_file
+    from torchvision.models import resnet18
+
+    from lesson7.train.learner import Learner
+
+    enc = tmp_path / "enc.safetensors"
+    save_file(resnet18().state_dict(), enc)  # a classifier's state dict, as a user would pass
+    seen = []
+    monkeypatch.setattr(Learner, "fit_one_cycle",
+                        lambda self, n, lr=None, **kw: seen.append(lr))
+    hr = _images(tmp_path / "hr", n=4)
+    flags = [str(enc) if f == "ENC" else f for f in pretrained_flags]
+    assert _cli("train", "--hr", hr, "--degrade", "bicubic-x2", "--arch", "resnet18", *flags,
+                "--size", "32", "--bs", "2", "--epochs", "0", "--unfreeze-epochs", "1",
+                "--lr", "1e-3", "--valid-pct", "0.25", "--workers", "1", "--out", tmp_path / "run",
+                "--device", "cpu", "--no-self-attention") == 0
+    expected = slice(1e-6, 1e-3) if discriminative else 1e-3
+    assert seen == [expected]
+
+
 def test_predict_any_size_exif_and_never_overwrites(trained, tmp_path):
     img = Image.fromarray(np.random.default_rng(0).integers(0, 255, (30, 50, 3), dtype=np.uint8))
     exif = Image.Exif()
