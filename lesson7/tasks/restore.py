@@ -14,6 +14,9 @@ input (see `DynamicUnet.init_identity_`), so short CPU runs start from the input
 track trains on native-resolution crops with flips only (zoom would change the degradation).
 Writes OUT/model.safetensors + model.json, OUT/config.json, OUT/metrics.json and
 OUT/results.png (input | prediction | target rows).
+Resumable: after every epoch the weights, optimizer state, phase and history go to OUT/state/;
+re-running the same command continues mid-schedule (`fit_one_cycle(start_epoch=)`), and other
+settings in that OUT are refused. The state is deleted once the model is written.
 
 predict: restores any image size in blended tiles; EXIF orientation respected; outputs
 `OUT/<stem>.png`, never an input file.
@@ -226,7 +229,58 @@ def _loss_and_metrics(args: argparse.Namespace):
     return (MSELossFlat() if args.loss == "mse" else L1LossFlat()), []
 
 
+# Flags that define a training run: a saved state resumes only under the same ones.
+RUN_FLAGS = ("hr", "lowres", "crappify", "degrade", "arch", "pretrained", "encoder_weights", "loss",
+             "feature_weights", "size", "bs", "epochs", "unfreeze_epochs", "lr", "wd", "valid_pct",
+             "norm", "self_attention", "blur", "identity_init", "seed")
+
+
+def _run_settings(args: argparse.Namespace) -> dict[str, Any]:
+    return {k: json.loads(json.dumps(getattr(args, k), default=str)) for k in RUN_FLAGS}
+
+
+def _phases(args: argparse.Namespace, sizes: list[int]) -> list[tuple[int, bool, int]]:
+    """(size, frozen, epochs) in order: per size, a frozen then an unfrozen one-cycle."""
+    phases = []
+    for size in sizes:
+        if args.epochs:
+            phases.append((size, True, args.epochs))
+        if args.unfreeze_epochs:
+            phases.append((size, False, args.unfreeze_epochs))
+    return phases
+
+
+class SaveProgress:
+    """After every epoch: weights, optimizer, phase and history to OUT/state/last (resume point)."""
+
+    order = 99
+
+    def __init__(self, path: Path, settings: dict[str, Any]) -> None:
+        self.path, self.settings, self.phase = path, settings, 0
+
+    def after_epoch(self, learn: Any) -> None:
+        learn.save(self.path, epoch=learn.epoch + 1, phase=self.phase,
+                   history=learn.recorder.history, run=self.settings)
+
+
+def _resume_point(state: Path, settings: dict[str, Any], out: Path) -> dict[str, Any] | None:
+    from lesson7.train.checkpoint import read_metadata
+
+    if not state.with_suffix(".json").is_file():
+        return None
+    meta = read_metadata(state.with_suffix(".safetensors"))
+    if meta.get("run") != settings:
+        changed = sorted(k for k in settings if (meta.get("run") or {}).get(k) != settings[k])
+        raise ValueError(f"--out {out} holds an unfinished run with other settings "
+                         f"({', '.join(changed)}); use a new --out, or delete {state.parent} to "
+                         "start afresh")
+    return meta
+
+
 def train(args: argparse.Namespace) -> int:
+    """Train (or resume: re-run the same command) a restoration U-Net; writes the run folder."""
+    import shutil
+
     from lesson7.models.unet import unet_learner
 
     _check_train_args(args)
@@ -237,32 +291,57 @@ def train(args: argparse.Namespace) -> int:
     bicubic = args.degrade is not None
     scratch = not args.pretrained and args.encoder_weights is None
     loss_fn, metrics = _loss_and_metrics(args)
+    settings = _run_settings(args)
+    state = args.out / "state" / "last"
+    resume = _resume_point(state, settings, args.out)
+    start_phase, start_epoch = (resume["phase"], resume["epoch"]) if resume else (0, 0)
     t0 = time.perf_counter()
     y_range = None if args.identity_init else (-3.0, 3.0)
-    learn = None
-    for size in sizes:
+    saver = SaveProgress(state, settings)
+    learn, data_size = None, None
+
+    def make_learner(data: Any) -> Any:
+        learn = unet_learner(data, args.arch, pretrained=args.pretrained,
+                             weights_path=args.encoder_weights, blur=args.blur,
+                             self_attention=args.self_attention, y_range=y_range,
+                             norm_type=args.norm, loss_fn=loss_fn, metrics=metrics, wd=args.wd,
+                             path=args.out, device=args.device)
+        if args.identity_init:
+            learn.model.init_identity_()
+        if resume:
+            learn.load(state, with_opt=True)
+            learn.recorder.history = list(resume.get("history", []))
+        return learn
+
+    for i, (size, frozen, n_epochs) in enumerate(_phases(args, sizes)):
+        first = start_epoch if i == start_phase else 0
+        if i < start_phase or first >= n_epochs:
+            continue
         bs = max(1, round(args.bs * (sizes[0] / size) ** 2))
-        data = build_data(pairs, size, bs, bicubic, args.valid_pct, args.workers)
+        if size != data_size:
+            data = build_data(pairs, size, bs, bicubic, args.valid_pct, args.workers)
+            print(f"size {size}, bs {bs}: {len(data.train_dl)} train / {len(data.valid_dl)} "
+                  "valid batches")
+            data_size = size
+            if learn is not None:  # progressive resizing: same model, bigger images
+                learn.data = data.to(learn.device)
         if learn is None:
-            learn = unet_learner(data, args.arch, pretrained=args.pretrained,
-                                 weights_path=args.encoder_weights, blur=args.blur,
-                                 self_attention=args.self_attention, y_range=y_range,
-                                 norm_type=args.norm, loss_fn=loss_fn, metrics=metrics,
-                                 wd=args.wd, path=args.out, device=args.device)
-            if args.identity_init:
-                learn.model.init_identity_()
-        else:  # progressive resizing: same model, bigger images
-            learn.data = data.to(learn.device) if hasattr(data, "to") else data
+            learn = make_learner(data)
+            if resume:
+                print(f"resuming {args.out}: phase {i + 1}, epoch {first + 1} of {n_epochs}")
+        if frozen and not scratch:
             learn.freeze()
-        print(f"size {size}, bs {bs}: {len(data.train_dl)} train / {len(data.valid_dl)} valid "
-              f"batches")
-        if args.epochs:
-            learn.fit_one_cycle(args.epochs, slice(args.lr * 3), pct_start=0.8)
-        if args.unfreeze_epochs:
+            lrs = slice(args.lr * 3)
+        else:
             learn.unfreeze()
             lrs = args.lr if scratch else slice(args.lr / 1000, args.lr)
-            learn.fit_one_cycle(args.unfreeze_epochs, lrs)
-    assert learn is not None
+        saver.phase = i
+        learn.fit_one_cycle(n_epochs, lrs, pct_start=0.8 if frozen else 0.3, cbs=[saver],
+                            start_epoch=first)
+    if learn is None:  # every epoch was done before an interruption: finish from the saved state
+        bs = max(1, round(args.bs * (sizes[0] / sizes[-1]) ** 2))
+        learn = make_learner(build_data(pairs, sizes[-1], bs, bicubic, args.valid_pct,
+                                        args.workers))
     cfg = UnetConfig(arch=args.arch, n_out=3, in_channels=3, img_size=(sizes[0], sizes[0]),
                      blur=args.blur, self_attention=args.self_attention, y_range=y_range,
                      norm_type=args.norm,
@@ -279,6 +358,7 @@ def train(args: argparse.Namespace) -> int:
         "task": "restore", "history": history, "final": history[-1] if history else {},
         "n_pairs": len(pairs), "train_seconds": time.perf_counter() - t0})
     save_results(learn, args.out / "results.png")
+    shutil.rmtree(state.parent, ignore_errors=True)  # finished: the resume point is not needed
     print(f"saved {args.out / 'model.safetensors'}")
     return 0
 

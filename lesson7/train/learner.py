@@ -93,7 +93,7 @@ class Learner:
                 data.shard(ddp.rank(), ddp.world_size())
             ids = [self.device.index] if self.device.type == "cuda" else None
             self.ddp_model = nn.parallel.DistributedDataParallel(self.model, device_ids=ids)
-        self.epoch, self.n_epochs, self.iter, self.log = 0, 0, 0, {}
+        self.epoch, self.n_epochs, self.start_epoch, self.iter, self.log = 0, 0, 0, 0, {}
         self._handlers: dict[str, list] = {}
         self._handlers_for: list[int] = []
 
@@ -130,30 +130,38 @@ class Learner:
 
     # -- the loop ---------------------------------------------------------------------------
     def fit(self, n_epochs: int, lr: LR | None = None, wd: float | None = None,
-            cbs: Sequence[Callback] = ()) -> None:
-        """Train `n_epochs` at a constant LR (per layer group)."""
+            cbs: Sequence[Callback] = (), start_epoch: int = 0) -> None:
+        """Train `n_epochs` at a constant LR (per layer group); see `_fit` for `start_epoch`."""
         lrs = lr_per_group(self.lr if lr is None else lr, len(self.layer_groups))
-        self._fit(n_epochs, [ParamScheduler({"lr": [const_sched(v) for v in lrs]}), *cbs], wd)
+        self._fit(n_epochs, [ParamScheduler({"lr": [const_sched(v) for v in lrs]}), *cbs], wd,
+                  start_epoch)
 
     def fit_one_cycle(self, n_epochs: int, lr_max: LR | None = None, pct_start: float = 0.3,
                       div: float = 25.0, div_final: float = 25e4,
                       moms: tuple[float, float, float] = (0.95, 0.85, 0.95), wd: float | None = None,
-                      cbs: Sequence[Callback] = ()) -> None:
-        """Train with the one-cycle policy (REFERENCE §3.8)."""
+                      cbs: Sequence[Callback] = (), start_epoch: int = 0) -> None:
+        """Train with the one-cycle policy (REFERENCE §3.8); see `_fit` for `start_epoch`."""
         lrs = lr_per_group(self.lr if lr_max is None else lr_max, len(self.layer_groups))
         sched = ParamScheduler({"lr": [one_cycle(v, pct_start, div, div_final) for v in lrs],
                                 "mom": [one_cycle_moms(moms, pct_start)] * len(lrs)})
-        self._fit(n_epochs, [sched, *cbs], wd)
+        self._fit(n_epochs, [sched, *cbs], wd, start_epoch)
 
-    def _fit(self, n_epochs: int, cbs: Sequence[Callback], wd: float | None) -> None:
+    def _fit(self, n_epochs: int, cbs: Sequence[Callback], wd: float | None,
+             start_epoch: int = 0) -> None:
+        """Run epochs `start_epoch .. n_epochs-1` of an `n_epochs` schedule: a resumed run
+        (weights and optimizer loaded from `save`) continues its schedule where it stopped."""
         if n_epochs < 1:
             raise ValueError(f"epochs must be >= 1, got {n_epochs}")
+        if not 0 <= start_epoch < n_epochs:
+            raise ValueError(f"start_epoch must be in [0, {n_epochs}), got {start_epoch}")
         if self.opt is None:
             self.create_opt()
         for g in self.opt.param_groups:
             if g["weight_decay"]:
                 g["weight_decay"] = self.wd if wd is None else wd
-        self.n_epochs, self.total_iters, self.train_iter = n_epochs, n_epochs * len(self.data.train_dl), 0
+        self.n_epochs, self.start_epoch = n_epochs, start_epoch
+        self.total_iters = n_epochs * len(self.data.train_dl)
+        self.train_iter = start_epoch * len(self.data.train_dl)
         self.cbs += cbs
         try:
             self._with_events("fit", CancelFit, self._all_epochs)
@@ -162,7 +170,7 @@ class Learner:
                 self.cbs.remove(cb)
 
     def _all_epochs(self) -> None:
-        for epoch in range(self.n_epochs):
+        for epoch in range(self.start_epoch, self.n_epochs):
             self.epoch, self.log = epoch, {}
             self._with_events("epoch", CancelEpoch, self._one_epoch)
 

@@ -130,3 +130,57 @@ def test_bad_flags_exit_2(tmp_path, capsys):
                 "--arch", "resnet18") == 2
     assert "without a matching HR image" in capsys.readouterr().err
     assert _cli("predict", tmp_path / "nope", hr / "im0.png", "--out", tmp_path / "p") == 2
+
+
+def test_an_interrupted_train_resumes_where_it_stopped(tmp_path, monkeypatch, capsys):
+    hr = _images(tmp_path / "hr", n=4)
+    flags = ["train", "--hr", hr, "--degrade", "bicubic-x2", "--arch", "resnet18", "--no-pretrained",
+             "--size", "32", "--bs", "2", "--epochs", "1", "--unfreeze-epochs", "2",
+             "--valid-pct", "0.25", "--workers", "1", "--out", tmp_path / "run", "--device", "cpu",
+             "--no-self-attention"]
+    save = restore.SaveProgress.after_epoch
+    calls = []
+
+    def save_then_die(self, learn):
+        save(self, learn)
+        calls.append(learn.epoch)
+        if len(calls) == 2:  # the frozen epoch and the first unfrozen one are done
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(restore.SaveProgress, "after_epoch", save_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        _cli(*flags)
+    assert not (tmp_path / "run" / "model.safetensors").exists()  # nothing presented as done
+    assert (tmp_path / "run" / "state" / "last.safetensors").is_file()
+
+    # other settings in the same --out: refused, naming what changed
+    assert _cli(*[("2e-3" if f == "--lr" else f) for f in flags], "--lr", "2e-3") == 2
+    assert "lr" in capsys.readouterr().err
+
+    monkeypatch.setattr(restore.SaveProgress, "after_epoch", save)
+    assert _cli(*flags) == 0
+    assert "resuming" in capsys.readouterr().out
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert [h["epoch"] for h in metrics["history"]] == [0, 0, 1]  # frozen 0; unfrozen 0, 1
+    assert (tmp_path / "run" / "model.safetensors").is_file()
+    assert not (tmp_path / "run" / "state").exists()
+
+
+def test_start_epoch_continues_the_one_cycle_schedule():
+    from lesson7.train.learner import Learner
+
+    class TwoBatches:
+        train_dl = [(torch.zeros(2, 1), torch.zeros(2, 1))] * 2
+        valid_dl = [(torch.zeros(2, 1), torch.zeros(2, 1))]
+
+    def lrs(start_epoch):
+        learn = Learner(torch.nn.Linear(1, 1), TwoBatches(), torch.nn.functional.mse_loss,
+                        device="cpu", progress=False)
+        learn.recorder.printer = None
+        learn.fit_one_cycle(3, 1e-2, start_epoch=start_epoch)
+        return learn.recorder.lrs
+
+    full, resumed = lrs(0), lrs(2)
+    assert len(full) == 6 and resumed == pytest.approx(full[4:])  # the last epoch's two batches
+    with pytest.raises(ValueError, match="start_epoch"):
+        lrs(3)
