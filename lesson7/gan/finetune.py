@@ -97,14 +97,14 @@ def run_pairs(run: str | Path, hr: str | Path | None = None, lowres: str | Path 
     """The (lr, hr) pairs a generator run trained on (its crappified inputs are reused, and
     remade only if missing), or `lowres`/`hr` folders given instead; plus the run's flags."""
     from lesson7.data.pairs import find_pairs
-    from lesson7.tasks.restore import _make_pairs  # the run folder's own layout (OUT/lowres/...)
+    from lesson7.tasks.restore import make_pairs  # the run folder's own layout (OUT/lowres/...)
 
     args = _restore_args(Path(run))
     if lowres is not None or hr is not None:
         if lowres is None or hr is None:
             raise ValueError("--hr and --lowres go together (or neither: the generator run's data)")
         return find_pairs(lowres, hr), args
-    return _make_pairs(args), args
+    return make_pairs(args), args
 
 
 def pixel_loss(name: str, feature_weights: str | None = None) -> nn.Module:

@@ -46,7 +46,7 @@ from lesson7.restore.restorer import Restorer, UnetConfig, tensor_to_pil
 from lesson7.tasks.common import seed_everything
 from lesson7.train.checkpoint import atomic_path, atomic_write_json
 
-__all__ = ["register", "run", "train", "predict", "eval_run", "build_data"]
+__all__ = ["register", "run", "train", "predict", "eval_run", "build_data", "make_pairs"]
 
 LOSSES = ("mse", "l1", "feature")
 
@@ -175,7 +175,7 @@ def _check_train_args(args: argparse.Namespace) -> None:
         raise ValueError(f"--encoder-weights {args.encoder_weights} is not a file")
 
 
-def _make_pairs(args: argparse.Namespace) -> list[tuple[Path, Path]]:
+def make_pairs(args: argparse.Namespace) -> list[tuple[Path, Path]]:
     """(lr, hr) pairs, crappifying/degrading into OUT/lowres first if asked."""
     if args.lowres is not None:
         return find_pairs(args.lowres, args.hr[0])
@@ -287,7 +287,7 @@ def train(args: argparse.Namespace) -> int:
     sizes = _sizes(args.size)
     seed_everything(args.seed)
     args.out.mkdir(parents=True, exist_ok=True)
-    pairs = _make_pairs(args)
+    pairs = make_pairs(args)
     bicubic = args.degrade is not None
     scratch = not args.pretrained and args.encoder_weights is None
     loss_fn, metrics = _loss_and_metrics(args)
