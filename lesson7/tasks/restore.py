@@ -44,6 +44,7 @@ from lesson7.models.encoders import ENCODERS
 from lesson7.restore.evaluate import DEGRADES, evaluate
 from lesson7.restore.restorer import Restorer, UnetConfig, tensor_to_pil
 from lesson7.tasks.common import seed_everything
+from lesson7.train.callbacks import SaveEveryEpoch
 from lesson7.train.checkpoint import atomic_path, atomic_write_json
 
 __all__ = ["register", "run", "train", "predict", "eval_run", "build_data", "make_pairs"]
@@ -250,19 +251,6 @@ def _phases(args: argparse.Namespace, sizes: list[int]) -> list[tuple[int, bool,
     return phases
 
 
-class SaveProgress:
-    """After every epoch: weights, optimizer, phase and history to OUT/state/last (resume point)."""
-
-    order = 99
-
-    def __init__(self, path: Path, settings: dict[str, Any]) -> None:
-        self.path, self.settings, self.phase = path, settings, 0
-
-    def after_epoch(self, learn: Any) -> None:
-        learn.save(self.path, epoch=learn.epoch + 1, phase=self.phase,
-                   history=learn.recorder.history, run=self.settings)
-
-
 def _resume_point(state: Path, settings: dict[str, Any], out: Path) -> dict[str, Any] | None:
     from lesson7.train.checkpoint import read_metadata
 
@@ -297,7 +285,6 @@ def train(args: argparse.Namespace) -> int:
     start_phase, start_epoch = (resume["phase"], resume["epoch"]) if resume else (0, 0)
     t0 = time.perf_counter()
     y_range = None if args.identity_init else (-3.0, 3.0)
-    saver = SaveProgress(state, settings)
     learn, data_size = None, None
 
     def make_learner(data: Any) -> Any:
@@ -335,7 +322,7 @@ def train(args: argparse.Namespace) -> int:
         else:
             learn.unfreeze()
             lrs = args.lr if scratch else slice(args.lr / 1000, args.lr)
-        saver.phase = i
+        saver = SaveEveryEpoch(state, phase=i, run=settings)  # the resume point
         learn.fit_one_cycle(n_epochs, lrs, pct_start=0.8 if frozen else 0.3, cbs=[saver],
                             start_epoch=first)
     if learn is None:  # every epoch was done before an interruption: finish from the saved state

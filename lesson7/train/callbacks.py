@@ -312,12 +312,16 @@ class LRFinder(Callback):
 
 
 class SaveEveryEpoch(Callback):
-    """Save model + optimizer at the end of every epoch, so a long run can resume (rank 0)."""
+    """Save model + optimizer at the end of every epoch, so a long run can resume (rank 0).
+
+    `meta` (JSON-able) goes into the checkpoint's metadata, e.g. which phase of a multi-stage
+    run this is; `epoch` (epochs done) and the Recorder's `history` are always written.
+    """
 
     order = 99
 
-    def __init__(self, name: str = "last") -> None:
-        self.name = name
+    def __init__(self, name: str | Path = "last", **meta: Any) -> None:
+        self.name, self.meta = name, meta
 
     def after_epoch(self, learn: Learner) -> None:
-        learn.save(self.name, epoch=learn.epoch + 1)
+        learn.save(self.name, epoch=learn.epoch + 1, history=learn.recorder.history, **self.meta)

@@ -138,7 +138,9 @@ def test_an_interrupted_train_resumes_where_it_stopped(tmp_path, monkeypatch, ca
              "--size", "32", "--bs", "2", "--epochs", "1", "--unfreeze-epochs", "2",
              "--valid-pct", "0.25", "--workers", "1", "--out", tmp_path / "run", "--device", "cpu",
              "--no-self-attention"]
-    save = restore.SaveProgress.after_epoch
+    from lesson7.train.callbacks import SaveEveryEpoch
+
+    save = SaveEveryEpoch.after_epoch
     calls = []
 
     def save_then_die(self, learn):
@@ -147,7 +149,7 @@ def test_an_interrupted_train_resumes_where_it_stopped(tmp_path, monkeypatch, ca
         if len(calls) == 2:  # the frozen epoch and the first unfrozen one are done
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(restore.SaveProgress, "after_epoch", save_then_die)
+    monkeypatch.setattr(SaveEveryEpoch, "after_epoch", save_then_die)
     with pytest.raises(KeyboardInterrupt):
         _cli(*flags)
     assert not (tmp_path / "run" / "model.safetensors").exists()  # nothing presented as done
@@ -157,7 +159,7 @@ def test_an_interrupted_train_resumes_where_it_stopped(tmp_path, monkeypatch, ca
     assert _cli(*[("2e-3" if f == "--lr" else f) for f in flags], "--lr", "2e-3") == 2
     assert "lr" in capsys.readouterr().err
 
-    monkeypatch.setattr(restore.SaveProgress, "after_epoch", save)
+    monkeypatch.setattr(SaveEveryEpoch, "after_epoch", save)
     assert _cli(*flags) == 0
     assert "resuming" in capsys.readouterr().out
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
