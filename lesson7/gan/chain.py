@@ -60,6 +60,8 @@ class ChainConfig:
     critic_lr: float = 1e-3
     critic_nf: int = 128
     critic_n_blocks: int = 3
+    critic_crop: int | None = None
+    """Critic pretraining on random crops of this size (`gan critic --crop`)."""
     # GAN (gan train)
     gan_epochs: int = 40
     gan_lr: float = 1e-4
@@ -95,6 +97,9 @@ class ChainConfig:
             raise ValueError(f"--size {self.size} is too small for {self.critic_n_blocks} critic "
                              f"blocks; use --size >= {4 * 2 ** (self.critic_n_blocks + 1)} or "
                              "fewer --critic-n-blocks")
+        from lesson7.tasks.gan import check_critic_crop
+
+        check_critic_crop(self.critic_crop, self.size, self.critic_n_blocks, "--critic-crop")
         if len(self.weights_gen) != 2 or min(self.weights_gen) < 0:
             raise ValueError(f"--weights-gen must be two numbers >= 0, got {self.weights_gen}")
         for flag, v in (("--bs", self.bs), ("--critic-epochs", self.critic_epochs),
@@ -178,7 +183,7 @@ def pretrain_critic_stage(cfg: ChainConfig, fake: Path, out: Path) -> None:
     train_critic(CriticConfig(fake=str(fake), real=cfg.hr, size=cfg.size, bs=cfg.bs,
                               epochs=cfg.critic_epochs, lr=cfg.critic_lr, nf=cfg.critic_nf,
                               n_blocks=cfg.critic_n_blocks, device=cfg.device, out=str(out),
-                              native=cfg.degrade is not None))
+                              native=cfg.degrade is not None, crop=cfg.critic_crop))
 
 
 def evaluate_run(run: Path, hr: str, eval_size: int | None, out: Path, cfg: Any) -> dict:

@@ -102,28 +102,48 @@ class FolderPairs:
     """(image, label) batches from {fake: 0, real: 1} folders, resized to `size`, in memory.
 
     The critic's data: label 1 for real (high-quality) images, 0 for generated ones.
+    Split by name, not by file: an image's generated and real versions share a relative name
+    (`save_preds` keeps it), and both go to the same side, so the validation accuracy is measured
+    on images the critic never saw in either version. (The lesson splits files at random; a
+    critic that memorises content then looks systematically wrong on validation, see
+    benchmarks/README.md.)
+    Training batches are augmented, as the lesson's `get_transforms(max_zoom=2.)` critic data
+    was: each image is flipped left-right with p=0.5 and, with `crop`, cut to a random
+    crop x crop window (no resampling, so the artifacts the critic looks for keep their scale;
+    the patch critic takes any size, so it still judges full images in the GAN stage).
     """
 
     def __init__(self, fake_dir: Path, real_dir: Path, size: int, bs: int = 16,
                  valid_pct: float = 0.1, seed: int = 42, norm: Denorm | None = None,
-                 native: bool = False) -> None:
+                 native: bool = False, crop: int | None = None, flip: bool = True) -> None:
         from lesson7.data.items import get_image_files
 
-        files = ([(f, 0) for f in get_image_files(fake_dir)]
-                 + [(f, 1) for f in get_image_files(real_dir)])
+        if crop is not None and not 1 <= crop <= size:
+            raise ValueError(f"critic crop must be between 1 and the image size {size}, "
+                             f"got {crop}")
+        files = ([(f, 0, _name(f, fake_dir)) for f in get_image_files(fake_dir)]
+                 + [(f, 1, _name(f, real_dir)) for f in get_image_files(real_dir)])
+        names = sorted({name for _, _, name in files})
         rng = np.random.default_rng(seed)
-        order = rng.permutation(len(files))
-        n_valid = int(round(valid_pct * len(files)))
+        n_valid = int(round(valid_pct * len(names)))
+        valid_names = {names[i] for i in rng.permutation(len(names))[:n_valid]}
+        is_valid = torch.tensor([name in valid_names for _, _, name in files])
         norm = norm or (lambda t: t)
-        x = norm(torch.stack([_load(f, size, native=native) for f, _ in files]))
-        y = torch.tensor([label for _, label in files])
-        self.train_dl = _Batches(x[order[n_valid:]], y[order[n_valid:]], bs, seed)
-        self.valid_dl = _Batches(x[order[:n_valid]], y[order[:n_valid]], bs, seed, shuffle=False)
+        x = norm(torch.stack([_load(f, size, native=native) for f, _, _ in files]))
+        y = torch.tensor([label for _, label, _ in files])
+        self.train_dl = _Batches(x[~is_valid], y[~is_valid], bs, seed, crop=crop, flip=flip)
+        self.valid_dl = _Batches(x[is_valid], y[is_valid], bs, seed, shuffle=False)
+
+
+def _name(path: Path, root: Path) -> str:
+    return Path(path).relative_to(root).with_suffix("").as_posix()
 
 
 class _Batches:
-    def __init__(self, x: Tensor, y: Tensor, bs: int, seed: int, shuffle: bool = True) -> None:
+    def __init__(self, x: Tensor, y: Tensor, bs: int, seed: int, shuffle: bool = True,
+                 crop: int | None = None, flip: bool = False) -> None:
         self.x, self.y, self.bs, self.seed, self.shuffle, self.epoch = x, y, bs, seed, shuffle, 0
+        self.crop, self.flip = crop, flip
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
@@ -136,7 +156,20 @@ class _Batches:
         n = len(self.x)
         order = torch.randperm(n, generator=g) if self.shuffle else torch.arange(n)
         for i in range(0, len(self.x), self.bs):
-            yield self.x[order[i:i + self.bs]], self.y[order[i:i + self.bs]]
+            idx = order[i:i + self.bs]
+            yield self._augment(self.x[idx], g), self.y[idx]
+
+    def _augment(self, x: Tensor, g: torch.Generator) -> Tensor:  # x: (B, C, H, W)
+        if self.flip:
+            flip = torch.rand(len(x), generator=g) < 0.5
+            x = torch.where(flip[:, None, None, None], x.flip(-1), x)
+        if self.crop is not None:
+            c, (h, w) = self.crop, x.shape[-2:]
+            tops = torch.randint(0, h - c + 1, (len(x),), generator=g).tolist()
+            lefts = torch.randint(0, w - c + 1, (len(x),), generator=g).tolist()
+            x = torch.stack([img[:, t:t + c, l:l + c]
+                             for img, t, l in zip(x, tops, lefts, strict=True)])  # (B, C, c, c)
+        return x
 
 
 def critic_learner(data, n_channels: int = 3, nf: int = 128, n_blocks: int = 3,

@@ -46,6 +46,8 @@ class CriticConfig:
     out: str = "runs/gan_critic"
     native: bool = False
     """Centre crops at native resolution instead of resizing (bicubic SR track)."""
+    crop: int | None = None
+    """Train on random crop x crop windows of the size x size images (valid: whole images)."""
 
     def __post_init__(self) -> None:
         for flag, folder in (("--fake", self.fake), ("--real", self.real)):
@@ -54,9 +56,20 @@ class CriticConfig:
         if self.size // 2 ** (self.n_blocks + 1) < 4:
             raise ValueError(f"--size {self.size} is too small for {self.n_blocks} critic blocks; "
                              f"use --size >= {4 * 2 ** (self.n_blocks + 1)} or fewer --n-blocks")
+        check_critic_crop(self.crop, self.size, self.n_blocks, "--crop")
         for flag, v in (("--bs", self.bs), ("--epochs", self.epochs)):
             if v < 1:
                 raise ValueError(f"{flag} must be >= 1, got {v}")
+
+
+def check_critic_crop(crop: int | None, size: int, n_blocks: int, flag: str) -> None:
+    """A crop must fit in the image and still leave the critic a >= 4x4 map before its head."""
+    if crop is None:
+        return
+    smallest = 4 * 2 ** (n_blocks + 1)
+    if not smallest <= crop <= size:
+        raise ValueError(f"{flag} must be between {smallest} (for {n_blocks} critic blocks) and "
+                         f"the image size {size}, got {crop}")
 
 
 def _imagenet_norm(t):
@@ -72,7 +85,7 @@ def train_critic(cfg: CriticConfig) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_json(out / "config.json", asdict(cfg))
     data = FolderPairs(Path(cfg.fake), Path(cfg.real), cfg.size, cfg.bs, norm=_imagenet_norm,
-                       native=cfg.native)
+                       native=cfg.native, crop=cfg.crop)
     learn = critic_learner(data, nf=cfg.nf, n_blocks=cfg.n_blocks, path=out, device=cfg.device)
     accs = pretrain_critic(learn, cfg.epochs, cfg.lr)
     learn.save("critic", with_opt=False, task="gan-critic", n_channels=3, nf=cfg.nf,
@@ -129,6 +142,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     c.add_argument("--n-blocks", type=int, default=3, help="critic down blocks (default 3)")
     c.add_argument("--native-crops", action="store_true",
                    help="centre crops at native resolution instead of resizing (bicubic track)")
+    c.add_argument("--crop", type=int, default=None,
+                   help="train on random crops of this size (default: whole images); cheaper, "
+                        "and more views per image")
     c.add_argument("--device", default="auto")
     c.add_argument("--out", default="runs/gan_critic")
     c.set_defaults(func=run, _parser=c)
@@ -180,6 +196,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     r.add_argument("--critic-lr", type=float, default=1e-3)
     r.add_argument("--critic-nf", type=int, default=128)
     r.add_argument("--critic-n-blocks", type=int, default=3)
+    r.add_argument("--critic-crop", type=int, default=None,
+                   help="critic pretraining on random crops of this size (see gan critic --crop)")
     r.add_argument("--gan-epochs", type=int, default=40)
     r.add_argument("--gan-lr", type=float, default=1e-4)
     r.add_argument("--eval-hr", default=None,
@@ -216,7 +234,8 @@ def run_critic(args: argparse.Namespace) -> int:
     try:
         cfg = CriticConfig(fake=args.fake, real=args.real, size=args.size, bs=args.bs,
                            epochs=args.epochs, lr=args.lr, nf=args.nf, n_blocks=args.n_blocks,
-                           device=args.device, out=args.out, native=args.native_crops)
+                           device=args.device, out=args.out, native=args.native_crops,
+                           crop=args.crop)
     except ValueError as e:
         args._parser.error(str(e))
     metrics = train_critic(cfg)
@@ -256,6 +275,7 @@ def run_restore(args: argparse.Namespace) -> int:
                           gen_unfreeze_epochs=args.gen_unfreeze_epochs, gen_lr=args.gen_lr,
                           critic_epochs=args.critic_epochs, critic_lr=args.critic_lr,
                           critic_nf=args.critic_nf, critic_n_blocks=args.critic_n_blocks,
+                          critic_crop=args.critic_crop,
                           gan_epochs=args.gan_epochs, gan_lr=args.gan_lr,
                           weights_gen=tuple(args.weights_gen), critic_thresh=args.critic_thresh,
                           eval_hr=args.eval_hr, lpips_weights=args.lpips_weights,

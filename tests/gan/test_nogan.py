@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 import torch
 from PIL import Image
 from torch import nn
@@ -77,8 +78,55 @@ def test_folder_pairs_native_crops_keep_the_pixels(tmp_path):
         Image.fromarray(rng.integers(0, 256, (40, 48, 3), dtype=np.uint8)).save(
             tmp_path / name / "a.png")
     data = FolderPairs(tmp_path / "fake", tmp_path / "real", size=16, bs=2, valid_pct=0.0,
-                       native=True)
+                       native=True, flip=False)
     x, y = next(iter(data.train_dl))
     real = x[y == 1][0]                                            # (3, 16, 16)
     arr = np.array(Image.open(tmp_path / "real" / "a.png"))[12:28, 16:32]  # the centre
     assert torch.allclose(real, torch.from_numpy(arr).permute(2, 0, 1).float() / 255)
+
+
+def test_folder_pairs_split_keeps_both_versions_of_an_image_on_one_side(tmp_path):
+    _write_images(tmp_path / "fake", 20, "noise", size=8, seed=1)
+    _write_images(tmp_path / "real", 24, "noise", size=8, seed=2)  # 4 reals have no fake twin
+    data = FolderPairs(tmp_path / "fake", tmp_path / "real", size=8, bs=64, valid_pct=0.25,
+                       flip=False)
+
+    def names(dl):  # each image is identified by its pixels: find its file name back
+        files = {np.asarray(Image.open(f)).tobytes(): f.stem
+                 for f in (tmp_path / "fake").glob("*.png")}
+        files.update({np.asarray(Image.open(f)).tobytes(): f.stem
+                      for f in (tmp_path / "real").glob("*.png")})
+        out = set()
+        for x, _ in dl:
+            for img in x:
+                arr = (img.permute(1, 2, 0) * 255).round().byte().numpy()
+                out.add(files[arr.tobytes()])
+        return out
+
+    train, valid = names(data.train_dl), names(data.valid_dl)
+    assert len(valid) == 6 and len(train) == 18        # 25 % of the 24 names, not of 44 files
+    assert not train & valid
+
+
+def test_folder_pairs_train_batches_are_random_crops_and_flips(tmp_path):
+    (tmp_path / "fake").mkdir()
+    (tmp_path / "real").mkdir()
+    ramp = np.broadcast_to(np.arange(16, dtype=np.uint8)[None, :, None] * 16, (16, 16, 3))
+    for i in range(8):
+        Image.fromarray(np.ascontiguousarray(ramp)).save(tmp_path / "real" / f"{i}.png")
+        Image.fromarray(np.ascontiguousarray(ramp)).save(tmp_path / "fake" / f"{i}.png")
+    data = FolderPairs(tmp_path / "fake", tmp_path / "real", size=16, bs=16, valid_pct=0.25,
+                       crop=8)
+    x, _ = next(iter(data.train_dl))
+    assert x.shape == (12, 3, 8, 8)
+    rows = x[:, 0, 0]                                   # (B, 8): a window of the ramp
+    step = rows[:, 1:] - rows[:, :-1]
+    increasing, decreasing = (step > 0).all(1), (step < 0).all(1)
+    assert (increasing | decreasing).all()              # each crop is a contiguous window ...
+    assert increasing.any() and decreasing.any()        # ... some of them mirrored
+    assert len({round(r[0].item(), 4) for r in rows}) > 1  # at different offsets
+    xv, _ = next(iter(data.valid_dl))
+    assert xv.shape[-2:] == (16, 16)                    # validation sees whole images
+    for bad in (0, 17):
+        with pytest.raises(ValueError, match="crop"):
+            FolderPairs(tmp_path / "fake", tmp_path / "real", size=16, crop=bad)

@@ -54,6 +54,13 @@ def test_gan_critic_cli_names_bad_flags(tmp_path, capsys):
     with pytest.raises(SystemExit):
         _cli(["critic", "--fake", str(tmp_path / "a"), "--real", str(tmp_path), "--size", "32"])
     assert "--size" in capsys.readouterr().err
+    with pytest.raises(SystemExit):   # a 32 px crop leaves 3 blocks a 2x2 map
+        _cli(["critic", "--fake", str(tmp_path / "a"), "--real", str(tmp_path), "--size", "96",
+              "--crop", "32"])
+    assert "--crop must be between 64" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        _cli(["restore", "--hr", str(tmp_path), "--size", "96", "--critic-crop", "128"])
+    assert "--critic-crop" in capsys.readouterr().err
 
 
 # -- gan train / restore / compare ------------------------------------------------------------
