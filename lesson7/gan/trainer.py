@@ -145,6 +145,7 @@ class GANTrainer(Callback):
                 g["weight_decay"] = learn.opt.param_groups[0]["weight_decay"]
         self.switcher.reset()
         self.gen_loss, self.critic_loss = SmoothedLoss(self.beta), SmoothedLoss(self.beta)
+        self.n_batches = {True: 0, False: 0}  # this epoch's generator / critic batches
         if self.clip is not None:
             clip_weights_(self._gan(learn).critic, self.clip)
         self.switch(learn, gen_mode=False)
@@ -191,6 +192,7 @@ class GANTrainer(Callback):
                            else (self.critic_loss, self.critic_history))
         smooth.add(loss)
         history.append(smooth.value)
+        self.n_batches[gen_mode] += 1
         if self.switcher.step(gen_mode, loss):
             self.switch(learn, not gen_mode)
 
@@ -201,6 +203,10 @@ class GANTrainer(Callback):
                                      "training stopped, the last good checkpoint is kept.")
         learn.log["gen_loss"] = self.gen_loss.value
         learn.log["critic_loss"] = self.critic_loss.value
+        # an adaptive switcher can starve one side: say how many batches each net really got
+        learn.log["gen_batches"], learn.log["critic_batches"] = (self.n_batches[True],
+                                                                 self.n_batches[False])
+        self.n_batches = {True: 0, False: 0}
 
 
 class GANDiscriminativeLR(Callback):

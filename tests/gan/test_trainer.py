@@ -78,6 +78,8 @@ def test_generator_steps_leave_the_critic_unchanged(tmp_path):
     learn = tiny_gan(FixedGANSwitcher(n_crit=1, n_gen=100), path=tmp_path, cbs=[snap])
     learn.fit(1, 1e-3)
     assert "".join(snap.mode) == "GGGG"  # critic first, then the generator keeps going
+    row = learn.recorder.history[-1]
+    assert (row["critic_batches"], row["gen_batches"]) == (1, 3)  # 4 batches an epoch
     assert _same(snap.crit, _params(learn.critic))
     assert not _same(snap.gen, _params(learn.generator))
     # the net being trained is in train mode, the other in eval mode
@@ -92,6 +94,7 @@ def test_losses_are_logged_smoothed_and_optimizers_are_single_groups(tmp_path):
     assert "valid_loss" not in row  # GAN stages skip validation
     t = learn.gan_trainer
     assert len(t.gen_history) == len(t.critic_history) == 4
+    assert all(r["gen_batches"] == r["critic_batches"] == 2 for r in learn.recorder.history)
     assert len(t.opt_gen.param_groups) == len(t.opt_critic.param_groups) == 1
     assert t.opt_gen.param_groups[0]["betas"] == (0.0, 0.99)
     assert t.opt_gen.param_groups[0]["weight_decay"] == pytest.approx(1e-3)
