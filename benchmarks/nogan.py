@@ -5,6 +5,10 @@ Runs `lesson7 gan restore` (generator pretrain -> save preds -> critic pretrain 
 eval` of both generators) on a folder of HR images, then `lesson7 gan compare` of the same two
 generators on the held-in training images, and prints PSNR / PSNR-Y / SSIM / LPIPS of the
 degraded input, the generator before the GAN and after it, side by side, with stage times.
+`--control` (default on) then reruns the GAN stage with the adversarial weight at 0 (pixel
+loss only, same schedule and switcher) and compares it with the GAN: the GAN stage's pixel
+term is extra training for an under-trained generator, and only this control tells the two
+effects apart.
 The generator stage is also the lesson's crappify track of `restore train` (its row vs the
 crappified input).
 
@@ -54,6 +58,8 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--device", default="auto")
     ap.add_argument("--out", default="runs/bench_nogan")
+    ap.add_argument("--control", action=argparse.BooleanOptionalAction, default=True,
+                    help="also run the GAN stage with weights_gen (0, w) and compare (default on)")
     ap.add_argument("flags", nargs=argparse.REMAINDER,
                     help="-- then `gan restore` flags replacing the defaults")
     args = ap.parse_args()
@@ -89,6 +95,30 @@ def main() -> None:
                                  "--device", args.device, "--out", str(out / "compare_held_in")])
     print("held-in images (the training HR folder):")
     held_in.func(held_in)
+    if args.control:
+        control(parser, args, out, json.loads((out / "chain_config.json").read_text()))
+
+
+def control(parser, args, out: Path, cfg: dict) -> None:
+    """The same GAN stage with the adversarial weight at 0: how much of the change is the
+    extra pixel-loss training rather than the critic?"""
+    w_pixel = cfg["weights_gen"][1]
+    run = out / "control_mse"
+    train = parser.parse_args([
+        "gan", "train", "--generator", str(out / "generator"), "--critic", str(out / "critic"),
+        "--size", str(cfg["size"]), "--epochs", str(cfg["gan_epochs"]), "--lr", str(cfg["gan_lr"]),
+        "--bs", str(cfg["bs"]), "--weights-gen", f"0,{w_pixel}",
+        "--critic-thresh", str(cfg["critic_thresh"]), "--device", args.device,
+        "--seed", str(cfg["seed"]), "--out", str(run)])
+    metrics = run / "metrics.json"
+    if not (metrics.is_file() and json.loads(metrics.read_text()).get("complete")):
+        train.func(train)  # resumes an interrupted control run
+    for name, hr in (("held_out", args.eval_hr), ("held_in", args.hr)):
+        print(f"MSE-only control (before) vs GAN (after), {name} images:")
+        cmp = parser.parse_args(["gan", "compare", "--before", str(run), "--after",
+                                 str(out / "gan"), "--hr", hr, "--device", args.device,
+                                 "--out", str(out / f"compare_control_{name}")])
+        cmp.func(cmp)
 
 
 if __name__ == "__main__":
