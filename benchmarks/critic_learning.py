@@ -35,9 +35,9 @@ from PIL import Image
 from torch import nn
 from torch.nn.utils import spectral_norm
 
-import lesson7.models.critic as critic_mod
 from lesson7.data.crappify import LessonCrappifier
 from lesson7.losses.gan import AdaptiveLoss, accuracy_thresh_expand
+from lesson7.models.critic import gan_critic
 
 SHARED = Path(__file__).resolve().parents[1] / ".." / "shared" / "datasets"
 MEAN = torch.tensor([0.485, 0.456, 0.406])[:, None, None]
@@ -84,12 +84,7 @@ def make(variant: str, nf: int) -> nn.Module:
     if variant.startswith("plain-"):
         return _plain(variant.removeprefix("plain-"))
     norm = {"lesson": "spectral", "no-sn": None, "bn": "batch"}[variant]
-    saved = critic_mod.CRITIC_CONV
-    critic_mod.CRITIC_CONV = dict(leaky=0.2, norm_type=norm)
-    try:
-        return critic_mod.gan_critic(3, nf, 3)
-    finally:
-        critic_mod.CRITIC_CONV = saved
+    return gan_critic(3, nf, 3, norm_type=norm)
 
 
 def crop(x: torch.Tensor, c: int, g: torch.Generator) -> torch.Tensor:

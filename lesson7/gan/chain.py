@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from lesson7.gan.finetune import GANTrainConfig, finetune, load_generator, run_pairs
-from lesson7.gan.nogan import pred_path, save_preds
+from lesson7.gan.nogan import check_critic_crop, pred_path, save_preds
+from lesson7.models.critic import min_input_size
 from lesson7.train.checkpoint import atomic_write_json, atomic_write_text
 
 COMPARED = ("psnr", "psnr_y", "ssim", "lpips")
@@ -93,12 +94,10 @@ class ChainConfig:
             raise ValueError(f"--hr must be a folder of images, got {self.hr!r}")
         if self.eval_hr is not None and not Path(self.eval_hr).is_dir():
             raise ValueError(f"--eval-hr must be a folder of images, got {self.eval_hr!r}")
-        if self.size // 2 ** (self.critic_n_blocks + 1) < 4:
+        if self.size < min_input_size(self.critic_n_blocks):
             raise ValueError(f"--size {self.size} is too small for {self.critic_n_blocks} critic "
-                             f"blocks; use --size >= {4 * 2 ** (self.critic_n_blocks + 1)} or "
+                             f"blocks; use --size >= {min_input_size(self.critic_n_blocks)} or "
                              "fewer --critic-n-blocks")
-        from lesson7.tasks.gan import check_critic_crop
-
         check_critic_crop(self.critic_crop, self.size, self.critic_n_blocks, "--critic-crop")
         if len(self.weights_gen) != 2 or min(self.weights_gen) < 0:
             raise ValueError(f"--weights-gen must be two numbers >= 0, got {self.weights_gen}")

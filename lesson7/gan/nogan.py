@@ -23,7 +23,7 @@ from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from lesson7.losses.gan import AdaptiveLoss, accuracy_thresh_expand
-from lesson7.models.critic import gan_critic
+from lesson7.models.critic import gan_critic, min_input_size
 from lesson7.train.learner import Learner
 
 Denorm = Callable[[Tensor], Tensor]
@@ -133,6 +133,16 @@ class FolderPairs:
         y = torch.tensor([label for _, label, _ in files])
         self.train_dl = _Batches(x[~is_valid], y[~is_valid], bs, seed, crop=crop, flip=flip)
         self.valid_dl = _Batches(x[is_valid], y[is_valid], bs, seed, shuffle=False)
+
+
+def check_critic_crop(crop: int | None, size: int, n_blocks: int, flag: str) -> None:
+    """A crop must fit in the image and still leave the critic's head a >= 4x4 map."""
+    if crop is None:
+        return
+    smallest = min_input_size(n_blocks)
+    if not smallest <= crop <= size:
+        raise ValueError(f"{flag} must be between {smallest} (for {n_blocks} critic blocks) and "
+                         f"the image size {size}, got {crop}")
 
 
 def _name(path: Path, root: Path) -> str:

@@ -145,7 +145,6 @@ class GANTrainer(Callback):
                 g["weight_decay"] = learn.opt.param_groups[0]["weight_decay"]
         self.switcher.reset()
         self.gen_loss, self.critic_loss = SmoothedLoss(self.beta), SmoothedLoss(self.beta)
-        self.n_batches = {True: 0, False: 0}  # this epoch's generator / critic batches
         if self.clip is not None:
             clip_weights_(self._gan(learn).critic, self.clip)
         self.switch(learn, gen_mode=False)
@@ -162,6 +161,9 @@ class GANTrainer(Callback):
         frozen.train(not self.switch_eval)  # eval: no dropout, no BatchNorm statistics updates
 
     # -- each batch ------------------------------------------------------------------------
+    def before_epoch(self, learn: Learner) -> None:
+        self.n_gen_batches = self.n_critic_batches = 0  # logged: a switcher can starve one side
+
     def before_train(self, learn: Learner) -> None:
         self.switch(learn, self._gan(learn).gen_mode)  # the Learner just set everything to train
 
@@ -192,7 +194,10 @@ class GANTrainer(Callback):
                            else (self.critic_loss, self.critic_history))
         smooth.add(loss)
         history.append(smooth.value)
-        self.n_batches[gen_mode] += 1
+        if gen_mode:
+            self.n_gen_batches += 1
+        else:
+            self.n_critic_batches += 1
         if self.switcher.step(gen_mode, loss):
             self.switch(learn, not gen_mode)
 
@@ -203,10 +208,8 @@ class GANTrainer(Callback):
                                      "training stopped, the last good checkpoint is kept.")
         learn.log["gen_loss"] = self.gen_loss.value
         learn.log["critic_loss"] = self.critic_loss.value
-        # an adaptive switcher can starve one side: say how many batches each net really got
-        learn.log["gen_batches"], learn.log["critic_batches"] = (self.n_batches[True],
-                                                                 self.n_batches[False])
-        self.n_batches = {True: 0, False: 0}
+        learn.log["gen_batches"] = self.n_gen_batches
+        learn.log["critic_batches"] = self.n_critic_batches
 
 
 class GANDiscriminativeLR(Callback):

@@ -13,34 +13,41 @@ from __future__ import annotations
 
 from torch import nn
 
-from lesson7.models.layers import Flatten, conv_layer, res_block
-
-# Spectral norm bounds each layer's Lipschitz constant, which keeps the critic's gradients useful
-# to the generator (Miyato et al. 2018); LeakyReLU keeps a gradient for negative pre-activations.
-CRITIC_CONV = dict(leaky=0.2, norm_type="spectral")
+from lesson7.models.layers import Flatten, NormType, conv_layer, res_block
 
 
-def _conv(ni: int, nf: int, ks: int = 3, stride: int = 1, **kwargs) -> nn.Sequential:
-    return conv_layer(ni, nf, ks=ks, stride=stride, **CRITIC_CONV, **kwargs)
+def min_input_size(n_blocks: int) -> int:
+    """Smallest image side that leaves the k4 head a >= 4x4 map after the n_blocks + 1 halvings."""
+    return 4 * 2 ** (n_blocks + 1)
 
 
-def gan_critic(n_channels: int = 3, nf: int = 128, n_blocks: int = 3,
-               p: float = 0.15) -> nn.Sequential:
+def gan_critic(n_channels: int = 3, nf: int = 128, n_blocks: int = 3, p: float = 0.15,
+               norm_type: NormType = "spectral") -> nn.Sequential:
     """The lesson's patch critic: (B, n_channels, H, W) -> (B, n_patches) logits.
 
     conv k4 s2 -> Dropout2d(p/2) -> dense res_block (channels x2) -> n_blocks x
     [Dropout2d(p), conv k4 s2 doubling the channels (+ self-attention in the first)] ->
     conv k4 pad 0 to one logit map -> Flatten. At 128 px: 64, 32, 16, 8 -> 5x5 logits.
+    `norm_type` other than the lesson's "spectral" is for experiments
+    (benchmarks/critic_learning.py).
     """
     if n_channels < 1 or nf < 1 or n_blocks < 0:
         raise ValueError(f"gan_critic needs n_channels, nf >= 1 and n_blocks >= 0, "
                          f"got n_channels={n_channels}, nf={nf}, n_blocks={n_blocks}")
     if not 0.0 <= p < 1.0:
         raise ValueError(f"dropout p must be in [0, 1), got {p}")
+    # Spectral norm bounds each layer's Lipschitz constant, which keeps the critic's gradients
+    # useful to the generator (Miyato et al. 2018); LeakyReLU keeps a gradient for negative
+    # pre-activations.
+    conv_args = dict(leaky=0.2, norm_type=norm_type)
+
+    def _conv(ni: int, nf: int, ks: int = 3, stride: int = 1, **kwargs) -> nn.Sequential:
+        return conv_layer(ni, nf, ks=ks, stride=stride, **conv_args, **kwargs)
+
     layers: list[nn.Module] = [
         _conv(n_channels, nf, ks=4, stride=2),          # (B, nf, H/2, W/2)
         nn.Dropout2d(p / 2),
-        res_block(nf, dense=True, **CRITIC_CONV),       # (B, 2nf, H/2, W/2): dense concat
+        res_block(nf, dense=True, **conv_args),       # (B, 2nf, H/2, W/2): dense concat
     ]
     nf *= 2
     for i in range(n_blocks):

@@ -1,6 +1,7 @@
 """`lesson7 gan critic | train | restore | compare`: the super-resolution GAN, NoGAN style.
 
-    lesson7 gan critic --fake DIR --real DIR [--size 128] [--bs 16] [--epochs 6] [--out DIR]
+    lesson7 gan critic --fake DIR --real DIR [--size 128] [--crop N] [--bs 16] [--epochs 6]
+                       [--out DIR]
     lesson7 gan train --generator RUN --critic RUN [--size 128[,192]] [--epochs 40[,10]]
                       [--lr 1e-4[,5e-5]] [--bs 32] [--weights-gen 1,50] [--out DIR]
     lesson7 gan restore --hr DIR [--crappify MODE | --degrade bicubic-xN] [--size 128] [--out DIR]
@@ -25,7 +26,8 @@ import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from lesson7.gan.nogan import FolderPairs, critic_learner, pretrain_critic
+from lesson7.gan.nogan import FolderPairs, check_critic_crop, critic_learner, pretrain_critic
+from lesson7.models.critic import min_input_size
 from lesson7.train.checkpoint import atomic_write_json
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -53,23 +55,13 @@ class CriticConfig:
         for flag, folder in (("--fake", self.fake), ("--real", self.real)):
             if not Path(folder).is_dir():
                 raise ValueError(f"{flag} must be an image folder, got {folder!r}")
-        if self.size // 2 ** (self.n_blocks + 1) < 4:
+        if self.size < min_input_size(self.n_blocks):
             raise ValueError(f"--size {self.size} is too small for {self.n_blocks} critic blocks; "
-                             f"use --size >= {4 * 2 ** (self.n_blocks + 1)} or fewer --n-blocks")
+                             f"use --size >= {min_input_size(self.n_blocks)} or fewer --n-blocks")
         check_critic_crop(self.crop, self.size, self.n_blocks, "--crop")
         for flag, v in (("--bs", self.bs), ("--epochs", self.epochs)):
             if v < 1:
                 raise ValueError(f"{flag} must be >= 1, got {v}")
-
-
-def check_critic_crop(crop: int | None, size: int, n_blocks: int, flag: str) -> None:
-    """A crop must fit in the image and still leave the critic a >= 4x4 map before its head."""
-    if crop is None:
-        return
-    smallest = 4 * 2 ** (n_blocks + 1)
-    if not smallest <= crop <= size:
-        raise ValueError(f"{flag} must be between {smallest} (for {n_blocks} critic blocks) and "
-                         f"the image size {size}, got {crop}")
 
 
 def _imagenet_norm(t):

@@ -91,11 +91,10 @@ def test_folder_pairs_split_keeps_both_versions_of_an_image_on_one_side(tmp_path
     data = FolderPairs(tmp_path / "fake", tmp_path / "real", size=8, bs=64, valid_pct=0.25,
                        flip=False)
 
-    def names(dl):  # each image is identified by its pixels: find its file name back
-        files = {np.asarray(Image.open(f)).tobytes(): f.stem
-                 for f in (tmp_path / "fake").glob("*.png")}
-        files.update({np.asarray(Image.open(f)).tobytes(): f.stem
-                      for f in (tmp_path / "real").glob("*.png")})
+    files = {np.asarray(Image.open(f)).tobytes(): f.stem  # each image is known by its pixels
+             for f in tmp_path.glob("*/*.png")}
+
+    def names(dl):  # the file names (stems) a loader's images came from
         out = set()
         for x, _ in dl:
             for img in x:
