@@ -52,6 +52,9 @@ def pick_device(device: str | torch.device = "auto") -> torch.device:
     device = torch.device(device)
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ValueError("--device cuda was asked for but no CUDA GPU is available; use auto or cpu")
+    if device.type == "cuda" and device.index is None:
+        # Some CUDA APIs (generators, device properties) refuse an index-less "cuda".
+        device = torch.device("cuda", torch.cuda.current_device())
     return device
 
 
