@@ -11,13 +11,18 @@ Any other callable with that signature works too.
 
 `crappify_folder` runs one in worker processes with a progress bar. Unlike fastai's
 `parallel` (bug B8, which never called `future.result()`), every failure is collected with
-its path and reason while good outputs are kept. Outputs keep their relative path and name
-(the lesson pairs LR and HR by name); a JPEG result saved under a non-JPEG name is JPEG-encoded
-in memory and stored losslessly. Each file is written atomically, finished files are skipped
-unless `overwrite`, nothing is ever written into the source folder, and a `seed` makes every
-file's randomness a function of (seed, relative path) alone, whatever the worker count.
+its path and reason while good outputs are kept; a worker turns its error into a string before
+it crosses the process boundary, so one bad file (say, an error that cannot be pickled) cannot
+break the pool for all the others. Ctrl-C cancels the queued files, lets the workers (which
+ignore SIGINT) finish the file in hand, and re-raises `KeyboardInterrupt`.
+Outputs keep their relative path and name (the lesson pairs LR and HR by name); a JPEG result
+saved under a non-JPEG name is JPEG-encoded in memory and stored losslessly. Each file is
+written atomically, finished files are skipped unless `overwrite`, nothing is ever written into
+the source folder, and a `seed` makes every file's randomness a function of (seed, relative
+path) alone, whatever the worker count.
 Speed: JPEGs are decoded at reduced scale with PIL's draft mode (DCT scaling) when the
-crappifier says how small its output is (`min_side`).
+crappifier says how small its output is (`min_side`). Importing this module needs PIL and
+numpy only, never torch (a test checks `sys.modules`): the import costs tens of milliseconds.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ import math
 import multiprocessing
 import os
 import random
+import signal
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -36,8 +42,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageOps
 
-from lesson7.data.images import IMAGE_EXTENSIONS, open_pil_image
-from lesson7.train.checkpoint import atomic_path
+from lesson7.data.images import IMAGE_EXTENSIONS, ImageDecodeError, open_pil_image
+from lesson7.data.items import get_image_files
+from lesson7.files import atomic_path
 
 __all__ = ["Crappifier", "LessonCrappifier", "SuperresCrappifier", "RealCrappifier",
            "CRAPPIFIERS", "make_crappifier", "CrappifyReport", "crappify_file",
@@ -240,16 +247,26 @@ def file_seed(seed: int, rel_path: str | Path) -> int:
 
 
 def _open_for(path: Path, min_side: int | None, draft: bool) -> Image.Image:
-    """Open upright RGB; JPEGs decoded at the smallest DCT scale that keeps `min_side`."""
+    """Open upright RGB; JPEGs decoded at the smallest DCT scale that keeps `min_side`.
+
+    Raises `ImageDecodeError` naming the file when it cannot be decoded, on either path.
+    """
     if draft and min_side:
-        img = Image.open(path)  # lazy: reads the header only
+        try:
+            img = Image.open(path)  # lazy: reads the header only
+        except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+            return open_pil_image(path, "RGB")  # its error names the file (and the bomb flag)
         if img.format == "JPEG":
-            w, h = img.size
-            s = min_side / min(w, h)
-            if s < 1:
-                img.draft("RGB", (math.ceil(w * s), math.ceil(h * s)))  # DCT scale 1/2, 1/4, 1/8
-            img = ImageOps.exif_transpose(img) or img
-            return img.convert("RGB")  # also CMYK / grey JPEGs
+            try:
+                w, h = img.size
+                s = min_side / min(w, h)
+                if s < 1:
+                    img.draft("RGB", (math.ceil(w * s), math.ceil(h * s)))  # DCT 1/2, 1/4, 1/8
+                img = ImageOps.exif_transpose(img) or img
+                return img.convert("RGB")  # also CMYK / grey JPEGs
+            except (OSError, SyntaxError, ValueError, EOFError) as e:  # e.g. a truncated file
+                img.close()
+                raise ImageDecodeError(path, f"{type(e).__name__}: {e}") from e
         img.close()
     return open_pil_image(path, "RGB")  # EXIF, CMYK, alpha, palette, 16-bit handled there
 
@@ -310,16 +327,23 @@ _worker_crappifier: Crappifier | None = None
 def _init_worker(crappifier: Crappifier) -> None:
     global _worker_crappifier
     _worker_crappifier = crappifier
+    # Ctrl-C reaches the whole process group; the parent alone decides what stops, and a
+    # worker finishes (or atomically abandons) the file in hand instead of dying mid-write.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def _work(src: Path, dest: Path, seed: int, draft: bool) -> None:
+def _describe(e: BaseException) -> str:
+    return f"{type(e).__name__}: {e}"
+
+
+def _work(src: Path, dest: Path, seed: int, draft: bool) -> str | None:
+    """Worker: crappify one file; return None, or the error as a plain string (always picklable)."""
     assert _worker_crappifier is not None
-    crappify_file(src, dest, _worker_crappifier, seed, draft)
-
-
-def _list_images(src: Path, extensions: Iterable[str]) -> list[Path]:
-    exts = {e.lower() for e in extensions}
-    return sorted(p for p in src.rglob("*") if p.is_file() and p.suffix.lower() in exts)
+    try:
+        crappify_file(src, dest, _worker_crappifier, seed, draft)
+    except Exception as e:  # noqa: BLE001 - the parent reports it with the file name
+        return _describe(e)
+    return None
 
 
 def _check_folders(src: Path, dst: Path) -> tuple[Path, Path]:
@@ -339,6 +363,9 @@ def crappify_folder(src: str | os.PathLike, dst: str | os.PathLike,
                     suffix: str | None = None) -> CrappifyReport:
     """Crappify every image under `src` into the same relative path under `dst`.
 
+    Images are listed by `items.get_image_files` (sorted, recursive, hidden files and folders
+    skipped, suffixes matched case-insensitively); a `src` without images is a ValueError.
+
     Args:
         crappifier: any `(img, rng) -> img | (img, q)` callable; default `LessonCrappifier()`.
         workers: processes (default: all cores, at most 16); <= 1 runs in this process.
@@ -346,7 +373,9 @@ def crappify_folder(src: str | os.PathLike, dst: str | os.PathLike,
         overwrite: redo files that already exist in `dst` (default: skip them).
         draft: decode JPEGs at reduced scale when the crappifier declares `min_side`.
         suffix: store outputs under this suffix (e.g. ".png") instead of the input's.
-    Returns a `CrappifyReport`; failures do not stop the other files.
+    Returns a `CrappifyReport`; failures do not stop the other files. `KeyboardInterrupt`
+    cancels the files not yet started and is re-raised once the workers' files in hand are
+    finished; no partial file is left either way.
     """
     src_dir, dst_dir = _check_folders(Path(src), Path(dst))
     crappifier = crappifier if crappifier is not None else LessonCrappifier()
@@ -354,7 +383,7 @@ def crappify_folder(src: str | os.PathLike, dst: str | os.PathLike,
         seed = random.SystemRandom().getrandbits(63)
     report = CrappifyReport()
     tasks = []
-    for path in _list_images(src_dir, extensions):
+    for path in get_image_files(src_dir, extensions):
         rel = path.relative_to(src_dir)
         dest = dst_dir / (rel.with_suffix(suffix) if suffix else rel)
         if dest.exists() and not overwrite:
@@ -367,30 +396,46 @@ def crappify_folder(src: str | os.PathLike, dst: str | os.PathLike,
     from tqdm.auto import tqdm
 
     bar = tqdm(total=len(tasks), desc="crappify", unit="img", disable=not progress)
-    if workers <= 1 or len(tasks) <= 1:
-        for rel, path, dest, s in tasks:
-            try:
-                crappify_file(path, dest, crappifier, s, draft)
-                report.written.append(rel)
-            except Exception as e:  # noqa: BLE001 - reported with the file name, not swallowed
-                report.failed.append((rel, f"{type(e).__name__}: {e}"))
-            bar.update()
-    else:
-        # fork (POSIX): the crappifier reaches the workers without pickling, so closures work.
-        ctx = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
-        with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
-                                 initargs=(crappifier,)) as pool:
-            futures = {pool.submit(_work, path, dest, s, draft): rel
-                       for rel, path, dest, s in tasks}
-            for fut in as_completed(futures):
-                rel = futures[fut]
+    try:
+        if workers <= 1 or len(tasks) <= 1:
+            for rel, path, dest, s in tasks:
                 try:
-                    fut.result()  # re-raises the worker's exception (the B8 fix)
+                    crappify_file(path, dest, crappifier, s, draft)
                     report.written.append(rel)
-                except Exception as e:  # noqa: BLE001
-                    report.failed.append((rel, f"{type(e).__name__}: {e}"))
+                except Exception as e:  # noqa: BLE001 - reported with the file name, not swallowed
+                    report.failed.append((rel, _describe(e)))
                 bar.update()
-    bar.close()
+        else:
+            _run_pool(tasks, crappifier, workers, draft, report, bar.update)
+    finally:
+        bar.close()
     report.written.sort()
     report.failed.sort()
     return report
+
+
+def _run_pool(tasks: list, crappifier: Crappifier, workers: int, draft: bool,
+              report: CrappifyReport, tick: Callable[[], object]) -> None:
+    # fork (POSIX): the crappifier reaches the workers without pickling, so closures work.
+    ctx = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
+    pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
+                               initargs=(crappifier,))
+    try:
+        futures = {pool.submit(_work, path, dest, s, draft): rel for rel, path, dest, s in tasks}
+        for fut in as_completed(futures):
+            rel = futures[fut]
+            try:
+                error = fut.result()  # a string from the worker, or a pool failure (B8 fix)
+            except Exception as e:  # noqa: BLE001 - e.g. a worker killed by the OOM killer
+                error = _describe(e)
+            if error is None:
+                report.written.append(rel)
+            else:
+                report.failed.append((rel, error))
+            tick()
+    except BaseException:
+        # Ctrl-C (or any error here): drop the queued files now; the files in hand finish
+        # atomically in their workers, so nothing half-written is left behind.
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)

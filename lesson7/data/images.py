@@ -20,6 +20,9 @@ Decompression bombs: PIL refuses images above ``2 * Image.MAX_IMAGE_PIXELS`` (~1
 that into a ``ValueError`` naming the file; pass ``allow_large=True`` or set the environment
 variable ``LESSON7_ALLOW_LARGE_IMAGES=1`` to open trusted large images.
 
+Torch is imported only by ``open_image`` (the one function returning a tensor), so the
+PIL-only paths (crappify, listing files) start without it.
+
 Refs: Pillow docs "Image file formats" and ``Image.open`` (decompression bomb protection).
 """
 
@@ -37,11 +40,13 @@ from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 from PIL import Image, ImageOps
-from torch import Tensor
+
+if TYPE_CHECKING:
+    from torch import Tensor
 
 __all__ = [
     "IMAGE_EXTENSIONS",
@@ -76,7 +81,11 @@ class ImageDecodeError(ValueError):
 
     def __init__(self, path: Path | str, reason: str):
         self.path = Path(path)
+        self.reason = reason
         super().__init__(f"cannot decode image {str(path)!r}: {reason}")
+
+    def __reduce__(self):  # picklable, so it can cross a process boundary (workers)
+        return type(self), (self.path, self.reason)
 
 
 def _allow_large(allow_large: bool | None) -> bool:
@@ -193,6 +202,8 @@ def read_image_array(path: Path | str, convert_mode: str = "RGB",
 def open_image(path: Path | str, convert_mode: str = "RGB",
                allow_large: bool | None = None) -> Tensor:
     """``path`` -> float32 tensor (C, H, W) in [0, 1]; C is 1 for "L" and 3 for "RGB"."""
+    import torch  # here, not at module level: see the module docstring
+
     arr = read_image_array(path, convert_mode, allow_large=allow_large)
     return torch.from_numpy(arr).float().div_(255)
 

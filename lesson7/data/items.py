@@ -1,8 +1,11 @@
 """Items: find the image files under a folder (the ``from_folder`` part of the data block API).
 
-Only files whose suffix is an image suffix (``images.IMAGE_EXTENSIONS`` by default) are kept;
-hidden files and folders (``.DS_Store``, ``._x.png``, ``.ipynb_checkpoints``) are skipped.
-The order is deterministic: folders and files sorted by name at every level.
+This is the one rule for "the images in a folder", used by the data block API, crappify and
+LR/HR pairing: recursive; only files whose suffix is an image suffix (``images.IMAGE_EXTENSIONS``
+by default), compared case-insensitively (``a.JPG`` counts); hidden files and folders
+(``.DS_Store``, ``._x.png``, ``.ipynb_checkpoints``) skipped; a folder without images is a
+``ValueError``. The order is ``sorted()`` of the paths (name by name at every level), so it does
+not depend on the file system. Torch-free.
 
 Refs: fastai v1 ``get_files`` / ``ImageList.from_folder``.
 """
@@ -32,7 +35,7 @@ def normalize_extensions(extensions: Iterable[str] | None) -> frozenset[str]:
 
 def get_image_files(path: Path | str, extensions: Iterable[str] | None = None,
                     include: Iterable[str] | None = None, recurse: bool = True) -> list[Path]:
-    """All files under ``path`` with one of ``extensions``, sorted.
+    """All files under ``path`` with one of ``extensions``, sorted (see the module docstring).
 
     Args:
         include: if given, only these first-level sub-folders of ``path`` are searched.
@@ -71,4 +74,4 @@ def get_image_files(path: Path | str, extensions: Iterable[str] | None = None,
         where = f" in {sorted(include)}" if include is not None else ""
         raise ValueError(f"no image files found under {str(root)!r}{where} (looked for "
                          f"{sorted(exts)}; {skipped} other files skipped)")
-    return found
+    return sorted(found)  # a/b.png before z.png (os.walk alone yields z.png first)

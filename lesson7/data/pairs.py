@@ -3,7 +3,8 @@
 Pairing: an LR file `lr_dir/rel/name.ext` pairs with `hr_dir/rel/name.ext`, or failing that
 with the one HR image of the same relative stem (`bird.png` <- `bird.jpg`), so crappified
 copies stored under another suffix still pair. LR files without an HR partner are listed in
-one ValueError rather than failing one by one during training.
+one ValueError rather than failing one by one during training. Both folders are listed by
+`items.get_image_files` (hidden files skipped; a folder without images is a ValueError).
 
 Bicubic track (SR literature, REFERENCE §5): the HR image is cropped to a multiple of `scale`
 ("modcrop"), downscaled with bicubic resampling, and the network input is that LR image
@@ -22,6 +23,7 @@ from pathlib import Path
 from PIL import Image
 
 from lesson7.data.images import IMAGE_EXTENSIONS
+from lesson7.data.items import get_image_files
 
 __all__ = ["find_pairs", "hr_lookup", "modcrop", "bicubic_degrade", "BicubicDegrader",
            "DEGRADE_SCALES"]
@@ -29,17 +31,12 @@ __all__ = ["find_pairs", "hr_lookup", "modcrop", "bicubic_degrade", "BicubicDegr
 DEGRADE_SCALES = {"bicubic-x2": 2, "bicubic-x3": 3, "bicubic-x4": 4}
 
 
-def _images(folder: Path, extensions: Iterable[str]) -> list[Path]:
-    exts = {e.lower() for e in extensions}
-    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in exts)
-
-
 def hr_lookup(lr_dir: str | os.PathLike, hr_dir: str | os.PathLike,
               extensions: Iterable[str] = IMAGE_EXTENSIONS) -> Callable[[Path], Path]:
     """A function LR path -> its HR path (for `label_from_func`); raises ValueError if none."""
     lr_dir, hr_dir = Path(lr_dir).resolve(), Path(hr_dir).resolve()
     by_stem: dict[Path, list[Path]] = {}
-    for p in _images(hr_dir, extensions):
+    for p in get_image_files(hr_dir, extensions):
         rel = p.relative_to(hr_dir)
         by_stem.setdefault(rel.with_suffix(""), []).append(p)
 
@@ -66,7 +63,7 @@ def find_pairs(lr_dir: str | os.PathLike, hr_dir: str | os.PathLike,
             raise ValueError(f"{flag} {d} is not a folder")
     lookup = hr_lookup(lr_dir, hr_dir, extensions)
     pairs, orphans = [], []
-    for lr in _images(lr_dir, extensions):
+    for lr in get_image_files(lr_dir, extensions):
         try:
             pairs.append((lr, lookup(lr)))
         except ValueError as e:
@@ -75,8 +72,6 @@ def find_pairs(lr_dir: str | os.PathLike, hr_dir: str | os.PathLike,
         shown = "\n  ".join(orphans[:20])
         more = f"\n  ... and {len(orphans) - 20} more" if len(orphans) > 20 else ""
         raise ValueError(f"{len(orphans)} LR images without a matching HR image:\n  {shown}{more}")
-    if not pairs:
-        raise ValueError(f"no images found under {lr_dir}")
     return pairs
 
 

@@ -1,5 +1,6 @@
 """Training: the Learner, its callbacks, schedules, optimizer groups, hooks and metrics."""
 
+from lesson7.files import atomic_path, atomic_write_json, atomic_write_text
 from lesson7.train.callbacks import (
     Callback,
     CancelBatch,
@@ -13,13 +14,7 @@ from lesson7.train.callbacks import (
     SaveEveryEpoch,
     TerminateOnNaN,
 )
-from lesson7.train.checkpoint import (
-    atomic_path,
-    atomic_write_json,
-    load_checkpoint,
-    read_metadata,
-    save_checkpoint,
-)
+from lesson7.train.checkpoint import load_checkpoint, read_metadata, save_checkpoint
 from lesson7.train.hooks import Hook, Hooks, eval_mode, output_shapes
 from lesson7.train.learner import EVENTS, Learner, pick_device
 from lesson7.train.metrics import accuracy, error_rate
@@ -29,7 +24,8 @@ from lesson7.train.schedules import combine, cos_sched, one_cycle, one_cycle_mom
 __all__ = [
     "EVENTS", "Callback", "CancelBatch", "CancelEpoch", "CancelFit", "Hook", "Hooks", "LRFinder",
     "Learner", "MixedPrecision", "ParamScheduler", "ProgressBar", "Recorder", "SaveEveryEpoch",
-    "TerminateOnNaN", "accuracy", "adamw", "atomic_path", "atomic_write_json", "combine",
-    "cos_sched", "error_rate", "eval_mode", "load_checkpoint", "lr_per_group", "one_cycle",
-    "one_cycle_moms", "output_shapes", "pick_device", "read_metadata", "save_checkpoint",
+    "TerminateOnNaN", "accuracy", "adamw", "atomic_path", "atomic_write_json", "atomic_write_text",
+    "combine", "cos_sched", "error_rate", "eval_mode", "load_checkpoint", "lr_per_group",
+    "one_cycle", "one_cycle_moms", "output_shapes", "pick_device", "read_metadata",
+    "save_checkpoint",
 ]

@@ -1,16 +1,14 @@
-"""Atomic writes and safetensors checkpoints (model + optimizer + epoch, JSON metadata).
+"""Safetensors checkpoints (model + optimizer + epoch, JSON metadata), written atomically.
 
 Nothing we load can execute code: weights are safetensors, metadata is JSON. A crash mid-write
-leaves the previous file intact (write to a temporary file in the same folder, then rename).
+leaves the previous file intact (``lesson7.files``: write to a temporary file in the same
+folder, then rename). The atomic writers are re-exported here for existing imports.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -18,40 +16,10 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from lesson7.files import atomic_path, atomic_write_json, atomic_write_text
 
-@contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path next to `path`; on success rename it over `path`, else delete it."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    os.close(fd)
-    try:
-        yield Path(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
-    """Write `text` to `path` atomically."""
-    with atomic_path(path) as tmp:
-        tmp.write_text(text)
-    return Path(path)
-
-
-def atomic_write_json(path: str | os.PathLike, obj: Any) -> Path:
-    """Write `obj` as indented JSON to `path` atomically."""
-    return atomic_write_text(path, json.dumps(obj, indent=2, default=_json_default) + "\n")
-
-
-def _json_default(o: Any) -> Any:
-    if isinstance(o, torch.Tensor):
-        return o.item() if o.numel() == 1 else o.tolist()
-    if isinstance(o, Path):
-        return str(o)
-    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+__all__ = ["atomic_path", "atomic_write_text", "atomic_write_json", "save_checkpoint",
+           "read_metadata", "load_checkpoint", "check_state_dict"]
 
 
 def _plain_tensors(sd: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:

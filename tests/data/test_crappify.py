@@ -1,10 +1,15 @@
 """crappify: the lesson's function, determinism with a seed, failures reported (B8), skipping,
-never writing into SRC, any callable, draft decoding; plus LR/HR pairing and the bicubic track."""
+never writing into SRC, any callable, draft decoding, Ctrl-C, a torch-free import; plus LR/HR
+pairing and the bicubic track."""
 
 from __future__ import annotations
 
 import os
 import random
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -126,6 +131,87 @@ def test_failures_are_reported_and_good_outputs_kept(src, tmp_path):
     assert not list((tmp_path / "out").rglob("*.part"))  # atomic writes leave no debris
 
 
+@pytest.mark.parametrize("draft", [True, False])
+def test_a_truncated_jpeg_is_named_and_skipped_in_a_pool(src, tmp_path, draft):
+    data = (src / "a.jpg").read_bytes()
+    (src / "truncated.jpg").write_bytes(data[: len(data) // 2])
+    report = crappify_folder(src, tmp_path / "out", workers=2, seed=0, progress=False,
+                             draft=draft)
+    assert [str(p) for p, _ in report.failed] == ["truncated.jpg"]
+    assert "truncated.jpg" in report.failed[0][1] and "BrokenProcessPool" not in report.summary()
+    assert sorted(map(str, report.written)) == ["a.jpg", "c.png", "sub/b.jpg"]
+    assert not list((tmp_path / "out").rglob("*.part"))
+
+
+def test_an_unpicklable_worker_error_is_reported_as_text(src, tmp_path):
+    class Unpicklable(Exception):
+        def __init__(self, a, b):  # pickle re-creates it with one argument and fails
+            super().__init__(f"{a}/{b}")
+
+    def fails_on_c(img, rng):
+        if img.size == (160, 120) and img.getpixel((0, 0)) == _photo(seed=3).getpixel((0, 0)):
+            raise Unpicklable("c", "png")
+        return img
+
+    report = crappify_folder(src, tmp_path / "out", fails_on_c, workers=2, seed=0,
+                             progress=False)
+    assert report.failed == [(Path("c.png"), "Unpicklable: c/png")]
+    assert len(report.written) == 2
+
+
+def test_lists_images_by_the_one_rule(src, tmp_path):
+    (src / "._a.jpg").write_bytes(b"AppleDouble metadata, not a JPEG")
+    (src / ".cache").mkdir()
+    _photo(32, 32).save(src / ".cache" / "x.jpg")
+    _photo(32, 32).save(src / "UPPER.JPG")
+    report = crappify_folder(src, tmp_path / "out", workers=1, seed=0, progress=False)
+    assert report.ok
+    assert sorted(map(str, report.written)) == ["UPPER.JPG", "a.jpg", "c.png", "sub/b.jpg"]
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match="no image files found under"):
+        crappify_folder(tmp_path / "empty", tmp_path / "out2", progress=False)
+
+
+_SLOW_RUN = """
+import sys, time
+from lesson7.data.crappify import crappify_folder
+
+def slow(img, rng):
+    time.sleep(0.05)
+    return img
+
+crappify_folder(sys.argv[1], sys.argv[2], slow, workers=2, seed=0, progress=False)
+"""
+
+
+@pytest.mark.skipif(os.name != "posix", reason="process groups and SIGINT are POSIX")
+def test_ctrl_c_stops_a_pool_promptly_and_leaves_no_partial_files(tmp_path):
+    src, dst, n = tmp_path / "src", tmp_path / "dst", 400  # ~10 s of work for 2 workers
+    src.mkdir()
+    for i in range(n):
+        Image.new("RGB", (16, 16), (i % 256, 0, 0)).save(src / f"{i:03d}.png")
+    proc = subprocess.Popen([sys.executable, "-c", _SLOW_RUN, str(src), str(dst)],
+                            start_new_session=True, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+
+    def done() -> int:
+        return len(list(dst.glob("*.png"))) if dst.is_dir() else 0
+
+    deadline = time.monotonic() + 60
+    while done() < 4:  # the pool is running
+        assert proc.poll() is None, proc.communicate()[1].decode()
+        assert time.monotonic() < deadline, "crappify did not start"
+        time.sleep(0.02)
+    t0 = time.monotonic()
+    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does: the whole group
+    _, err = proc.communicate(timeout=60)
+    elapsed = time.monotonic() - t0
+    assert proc.returncode != 0 and b"KeyboardInterrupt" in err
+    assert elapsed < 4, f"took {elapsed:.1f} s to stop"
+    assert done() < n // 2
+    assert not list(dst.glob(".*.part"))
+
+
 def test_a_crashing_callable_is_reported_per_file(src, tmp_path):
     def boom(img, rng):
         raise RuntimeError("boom")
@@ -209,6 +295,22 @@ def test_find_pairs_by_path_and_stem_and_lists_orphans(tmp_path):
     _photo(32, 32).save(lr / "orphan.png")
     with pytest.raises(ValueError, match=r"1 LR images without a matching HR image:\n  .*orphan"):
         find_pairs(lr, hr)
+
+
+def test_find_pairs_skips_hidden_files(tmp_path):
+    lr, hr = tmp_path / "lr", tmp_path / "hr"
+    for d in (lr, hr):
+        d.mkdir()
+        _photo(32, 32).save(d / "a.png")
+    (lr / "._a.png").write_bytes(b"AppleDouble metadata")  # would be an orphan if listed
+    assert [(a.name, b.name) for a, b in find_pairs(lr, hr)] == [("a.png", "a.png")]
+
+
+def test_import_needs_no_torch_or_matplotlib():
+    code = ("import lesson7.data.crappify, lesson7.data.pairs, sys; "
+            "heavy = [m for m in ('torch', 'matplotlib') if m in sys.modules]; "
+            "assert not heavy, heavy")
+    subprocess.run([sys.executable, "-c", code], check=True)
 
 
 def test_bicubic_degrade_modcrops_and_restores_size():

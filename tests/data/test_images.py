@@ -1,8 +1,12 @@
-"""open_image: modes, EXIF, bombs, corrupt files; decode_stack: pool, failures, cache."""
+"""open_image: modes, EXIF, bombs, corrupt files, torch-free import; decode_stack: pool,
+failures, cache."""
 
 from __future__ import annotations
 
 import io
+import pickle
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -71,6 +75,20 @@ def test_corrupt_file_error_names_the_file(tmp_path):
     trunc.write_bytes(buf.getvalue()[:60])
     with pytest.raises(ValueError, match="trunc.png"):
         open_image(trunc)
+
+
+def test_decode_error_survives_pickling(tmp_path):
+    (tmp_path / "bad.png").write_bytes(b"garbage")
+    with pytest.raises(ImageDecodeError) as info:
+        read_image_array(tmp_path / "bad.png")
+    again = pickle.loads(pickle.dumps(info.value))  # as it crosses from a worker process
+    assert type(again) is ImageDecodeError and str(again) == str(info.value)
+    assert again.path == tmp_path / "bad.png"
+
+
+def test_import_needs_no_torch():
+    code = "import lesson7.data.images, sys; assert 'torch' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)
 
 
 def test_decompression_bomb_is_a_clear_error_with_an_override(tmp_path, png, monkeypatch):
