@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import subprocess
 import time
@@ -42,6 +43,8 @@ import torch
 from lesson7.tasks import gan
 
 SHARED = Path(__file__).resolve().parents[1] / ".." / "shared"
+if (SHARED / "weights").is_dir():  # offline LPIPS trunks, found via $LESSON7_WEIGHTS
+    os.environ.setdefault("LESSON7_WEIGHTS", str(SHARED / "weights"))
 DEFAULT_FLAGS = [
     "--crappify", "lesson", "--size", "96", "--arch", "resnet34", "--no-pretrained",
     "--identity-init", "--bs", "16", "--gen-epochs", "0", "--gen-unfreeze-epochs", "3",

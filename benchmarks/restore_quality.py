@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -29,6 +30,8 @@ from pathlib import Path
 from lesson7.tasks import restore
 
 SHARED = Path(__file__).resolve().parents[1] / ".." / "shared" / "datasets"
+if (SHARED.parent / "weights").is_dir():  # offline LPIPS trunks, found via $LESSON7_WEIGHTS
+    os.environ.setdefault("LESSON7_WEIGHTS", str(SHARED.parent / "weights"))
 TEST_SETS = {"set5": SHARED / "set5", "bsd100": SHARED / "bsds500" / "val"}
 
 

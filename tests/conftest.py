@@ -10,6 +10,10 @@ import torch
 
 _DEFAULT_SHARED = Path(__file__).resolve().parents[1] / ".." / "shared"
 SHARED = Path(os.environ.get("LESSON7_SHARED", _DEFAULT_SHARED)).resolve()
+# The package finds offline weights through $LESSON7_WEIGHTS (lesson7/weights.py), never through
+# ../shared: point it at the staged files when they are there.
+if (SHARED / "weights").is_dir():
+    os.environ.setdefault("LESSON7_WEIGHTS", str(SHARED / "weights"))
 
 
 def shared_path(*parts: str) -> Path:

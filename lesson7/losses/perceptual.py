@@ -1,11 +1,11 @@
 """Feature (perceptual) loss: pixel L1 + VGG feature L1 + Gram-matrix (style) L1 terms.
 
-The lesson's `FeatureLoss` (REFERENCE §3.9): a frozen ImageNet VGG16 trunk in eval mode;
+The lesson's `FeatureLoss` (`lesson7-superres.ipynb`): a frozen ImageNet VGG16 trunk in eval mode;
 features after relu3_3, relu4_3 and relu5_3 (the ReLUs before MaxPools 3-5) with weights
 [5, 15, 2]; Gram terms weighted 5e3·w². Inputs are already ImageNet-normalised and go to the
 VGG unchanged. Layers are chosen by *name*, so the lesson's VGG16-BN (torchvision weights)
-and plain VGG16 (the staged `../shared/weights/vgg16_features.safetensors`) both work: the
-lesson's indices 22/32/42 are only valid for VGG16-BN.
+and plain VGG16 (an offline `vgg16_features.safetensors` found by `lesson7.weights`) both work:
+the lesson's indices 22/32/42 are only valid for VGG16-BN.
 Each term is exposed in `.components` and as metric callables (`component_metrics`).
 Refs: Johnson et al. 2016 (arXiv:1603.08155); Gatys et al. 2015 (Gram matrices,
 arXiv:1508.06576); fastai course-v3 `lesson7-superres.ipynb`.
@@ -24,14 +24,15 @@ from lesson7.models.encoders import (
     PretrainedWeightsUnavailable,
     load_tv_model,
     load_weights_file,
-    shared_weights_path,
 )
+from lesson7.weights import find_weights, where_to_put
 
 __all__ = ["vgg_layer_names", "gram_matrix", "FeatureLoss", "component_metrics",
            "load_vgg_features"]
 
 LESSON_LAYERS = ("relu3_3", "relu4_3", "relu5_3")
 LESSON_WEIGHTS = (5.0, 15.0, 2.0)
+VGG16_TRUNK_FILE = "vgg16_features.safetensors"  # offline fallback, looked up by lesson7.weights
 
 
 def vgg_layer_names(features: nn.Sequential) -> list[str]:
@@ -69,8 +70,9 @@ def load_vgg_features(arch: str = "vgg16_bn", pretrained: bool = True,
     """A torchvision VGG `features` trunk with ImageNet weights, and the arch actually used.
 
     `weights_path` decides the arch itself (batch-norm keys mean vgg16_bn). Without a path,
-    torchvision's weights for `arch` are used; offline, the staged plain-VGG16 file is the
-    fallback (say so with a warning); with neither, `PretrainedWeightsUnavailable`.
+    torchvision's weights for `arch` are used; offline, a plain-VGG16 trunk file found by
+    `lesson7.weights.find_weights` is the fallback (said with a warning); with neither,
+    `PretrainedWeightsUnavailable`.
     """
     if weights_path is not None:
         arch = "vgg16_bn" if _is_bn_state(load_weights_file(weights_path)) else "vgg16"
@@ -80,16 +82,16 @@ def load_vgg_features(arch: str = "vgg16_bn", pretrained: bool = True,
     try:
         return load_tv_model(arch, pretrained=True).features, arch
     except PretrainedWeightsUnavailable as e:
-        shared = shared_weights_path("vgg16_features.safetensors")
-        if shared is None:
+        found = find_weights(VGG16_TRUNK_FILE)
+        if found is None:
             raise PretrainedWeightsUnavailable(
                 f"{e} For the feature loss, pass --feature-weights PATH "
-                f"(e.g. a vgg16 or vgg16_bn trunk).") from e
+                f"(a vgg16 or vgg16_bn trunk), or {where_to_put(VGG16_TRUNK_FILE)}.") from e
         import warnings
 
         warnings.warn(f"{arch} ImageNet weights unavailable offline; using the plain VGG16 trunk "
-                      f"{shared} for the feature loss", stacklevel=2)
-        return load_tv_model("vgg16", weights_path=shared).features, "vgg16"
+                      f"{found} for the feature loss", stacklevel=2)
+        return load_tv_model("vgg16", weights_path=found).features, "vgg16"
 
 
 class FeatureLoss(nn.Module):

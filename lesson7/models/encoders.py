@@ -4,8 +4,8 @@
 trunk as an `nn.Sequential`, whose children the U-Net probes for resolution drops.
 Pretrained weights come from torchvision's weights API (cached or downloaded) or from a file
 (safetensors, or a torchvision .pth read with `torch.load(weights_only=True)`). Offline without
-weights, a `PretrainedWeightsUnavailable` error says what to do instead. The staged ImageNet
-VGG16 trunk (`../shared/weights/vgg16_features.safetensors`) loads as a `vgg16` encoder.
+weights, a `PretrainedWeightsUnavailable` error says what to do instead; an ImageNet trunk
+file such as `vgg16_features.safetensors` (found by `lesson7.weights`) loads as a `vgg16` encoder.
 Refs: fastai v1 `fastai/vision/learner.py` (`create_body`, `model_meta`); timm
 `adapt_input_conv` (1-channel inputs from RGB weights).
 """
@@ -21,8 +21,10 @@ import torch
 import torchvision
 from torch import Tensor, nn
 
+from lesson7.weights import where_to_put
+
 __all__ = ["ENCODERS", "PretrainedWeightsUnavailable", "create_encoder", "load_tv_model",
-           "load_weights_file", "shared_weights_path", "first_conv", "torchvision_cached"]
+           "load_weights_file", "first_conv", "torchvision_cached"]
 
 
 class PretrainedWeightsUnavailable(RuntimeError):
@@ -35,8 +37,9 @@ class EncoderSpec:
 
     body: Callable[[nn.Module], list[nn.Module]]
     """Classifier -> the encoder's children, in forward order."""
-    shared_file: str | None = None
-    """A file in ../shared/weights with this trunk (used when offline), if there is one."""
+    weights_file: str | None = None
+    """The name of an ImageNet trunk file for this arch that `lesson7.weights` can find offline
+    (LPIPS and the feature loss use it), if there is one."""
 
 
 def _resnet_body(m: nn.Module) -> list[nn.Module]:
@@ -54,23 +57,12 @@ ENCODERS: dict[str, EncoderSpec] = {
     "resnet50": EncoderSpec(_resnet_body),
     "resnet101": EncoderSpec(_resnet_body),
     "resnet152": EncoderSpec(_resnet_body),
-    "alexnet": EncoderSpec(_vgg_body, shared_file="alexnet_features.safetensors"),
+    "alexnet": EncoderSpec(_vgg_body, weights_file="alexnet_features.safetensors"),
     "vgg11_bn": EncoderSpec(_vgg_body),
-    "vgg16": EncoderSpec(_vgg_body, shared_file="vgg16_features.safetensors"),
+    "vgg16": EncoderSpec(_vgg_body, weights_file="vgg16_features.safetensors"),
     "vgg16_bn": EncoderSpec(_vgg_body),
     "vgg19_bn": EncoderSpec(_vgg_body),
 }
-
-
-def shared_weights_path(filename: str) -> Path | None:
-    """`filename` in the shared weights folder ($LESSON7_SHARED/weights or ../shared/weights)."""
-    roots = [Path(os.environ["LESSON7_SHARED"])] if os.environ.get("LESSON7_SHARED") else []
-    roots.append(Path(__file__).resolve().parents[2] / ".." / "shared")
-    for root in roots:
-        p = root / "weights" / filename
-        if p.is_file():
-            return p.resolve()
-    return None
 
 
 def load_weights_file(path: str | os.PathLike) -> dict[str, Tensor]:
@@ -119,8 +111,8 @@ def _torchvision_weights(arch: str) -> dict[str, Tensor]:
 def _offline_message(arch: str, why: str) -> str:
     hint = ""
     spec = ENCODERS.get(arch)
-    if spec and spec.shared_file:
-        hint = f" (e.g. ../shared/weights/{spec.shared_file})"
+    if spec and spec.weights_file:
+        hint = f"; for LPIPS and the feature loss, {where_to_put(spec.weights_file)}"
     return (f"pretrained ImageNet weights for {arch!r} are not in the torch hub cache "
             f"({torch.hub.get_dir()}) and could not be downloaded: {why}. "
             f"Train from scratch with --no-pretrained, or pass a weights file with "

@@ -3,7 +3,7 @@
 The package ships its calibrated linear heads; its trunk would normally be downloaded by
 torchvision. We build `lpips.LPIPS(pretrained=True, pnet_rand=True)` (heads loaded, nothing
 downloaded) and then copy an ImageNet trunk in: from a file (`trunk_weights`), torchvision's
-hub cache, or the staged `../shared/weights/{alexnet,vgg16}_features.safetensors`.
+hub cache, or `{alexnet,vgg16}_features.safetensors` found by `lesson7.weights.find_weights`.
 A random trunk would give meaningless scores (~0.01 for everything), so there is no silent
 fallback: no weights is an error. Lower is better; inputs are [0, 1] images.
 """
@@ -19,9 +19,9 @@ from torch import Tensor, nn
 from lesson7.models.encoders import (
     PretrainedWeightsUnavailable,
     load_tv_model,
-    shared_weights_path,
     torchvision_cached,
 )
+from lesson7.weights import find_weights, where_to_put
 
 __all__ = ["LPIPS"]
 
@@ -30,21 +30,20 @@ _TRUNKS = {"alex": ("alexnet", "alexnet_features.safetensors"),
 
 
 def _trunk_features(net: str, trunk_weights: str | os.PathLike | None) -> nn.Sequential:
-    arch, shared_name = _TRUNKS[net]
+    arch, filename = _TRUNKS[net]
     if trunk_weights is not None:
         return load_tv_model(arch, weights_path=trunk_weights).features
-    shared = shared_weights_path(shared_name)
-    if shared is not None and not torchvision_cached(arch):  # same trunk; skip a download try
-        return load_tv_model(arch, weights_path=shared).features
+    found = find_weights(filename)
+    if found is not None and not torchvision_cached(arch):  # same trunk; skip a download try
+        return load_tv_model(arch, weights_path=found).features
     try:
         return load_tv_model(arch, pretrained=True).features
     except PretrainedWeightsUnavailable as e:
-        shared = shared_weights_path(shared_name)
-        if shared is None:
+        if found is None:
             raise PretrainedWeightsUnavailable(
-                f"LPIPS needs an ImageNet {arch} trunk: {e} Or pass lpips_weights=PATH "
-                f"(e.g. ../shared/weights/{shared_name}).") from e
-        return load_tv_model(arch, weights_path=shared).features
+                f"LPIPS needs an ImageNet {arch} trunk: {e} Or pass --lpips-weights PATH "
+                f"(trunk_weights= in Python), or {where_to_put(filename)}.") from e
+        return load_tv_model(arch, weights_path=found).features
 
 
 class LPIPS(nn.Module):

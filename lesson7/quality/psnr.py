@@ -2,8 +2,8 @@
 
 The super-resolution literature scores the Y channel of YCbCr (ITU-R BT.601, as MATLAB's
 `rgb2ycbcr`) after shaving `scale` pixels from each border; RGB PSNR is typically 1.4-1.6 dB
-lower, so the two are reported separately (REFERENCE §5). Images are float tensors in [0, 1],
-shaped (C, H, W) or (B, C, H, W); results are per image (B,), averaged by the caller.
+lower, so the two are reported separately. Images are float tensors in [0, 1], shaped
+(C, H, W) or (B, C, H, W); results are per image (B,), averaged by the caller.
 Refs: EDSR `src/utility.py calc_psnr`; RCAN `Evaluate_PSNR_SSIM.m`.
 """
 
