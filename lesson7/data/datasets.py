@@ -12,7 +12,10 @@ The data dir is ``data_dir`` if given, else ``$LESSON7_DATA``, else ``$XDG_CACHE
 (``~/.cache/lesson7``). Nothing half-written survives a failure: downloads go to a ``.part`` file
 that is verified and renamed; archives are extracted into a temporary folder that is renamed into
 place. Extraction refuses members that would land outside the target (``..``, absolute paths),
-links (symlinks, hardlinks) and device files, naming the member.
+links (symlinks, hardlinks) and device files, naming the member, and archives whose members
+add up to more than ``$LESSON7_MAX_EXTRACT_BYTES`` (default 20 GiB) uncompressed or number more
+than ``$LESSON7_MAX_EXTRACT_MEMBERS`` (default 1,000,000): a small archive of zeros can expand
+to fill a disk.
 
 Refs: fastai v1 ``untar_data`` / ``URLs``; Python docs, tarfile "Extraction filters" (PEP 706).
 """
@@ -45,9 +48,17 @@ __all__ = [
     "download_file",
     "extract_archive",
     "sha256_file",
+    "MAX_BYTES_ENV",
+    "MAX_MEMBERS_ENV",
 ]
 
 DATA_ENV = "LESSON7_DATA"
+MAX_BYTES_ENV = "LESSON7_MAX_EXTRACT_BYTES"
+MAX_MEMBERS_ENV = "LESSON7_MAX_EXTRACT_MEMBERS"
+# Caps on what one archive may expand to. 20 GiB and a million files are far above the
+# lesson's datasets (MNIST: 70k PNGs, ~0.1 GB); raise them with the environment variables.
+DEFAULT_MAX_EXTRACT_BYTES = 20 * 2**30
+DEFAULT_MAX_EXTRACT_MEMBERS = 1_000_000
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz", ".tar", ".zip")
 
 
@@ -86,8 +97,7 @@ def register_dataset(name: str, url: str, sha256: str) -> DatasetSpec:
     return spec
 
 
-# fastai's URLs.MNIST; the sha256 is that of the staged copy
-# /work/shared/datasets/mnist/mnist_png.tgz.
+# fastai's URLs.MNIST (lesson7-resnet-mnist.ipynb); the sha256 of the archive we tested with.
 register_dataset("mnist_png", "https://s3.amazonaws.com/fast-ai-imageclas/mnist_png.tgz",
                  "5249d35715c4c206a4bb68d365d9d5335563f81527a75d23455cc3b487f8d4ec")
 
@@ -156,9 +166,51 @@ def _check_member_name(archive: Path, name: str) -> None:
                          "written outside the target folder")
 
 
-def _safe_tar_members(archive: Path, tar: tarfile.TarFile) -> list[tarfile.TarInfo]:
-    members = tar.getmembers()
-    for m in members:
+@dataclass(frozen=True)
+class _ExtractCaps:
+    """How much one archive may expand to: total bytes and number of members."""
+
+    max_bytes: int
+    max_members: int
+
+    @classmethod
+    def from_env(cls) -> _ExtractCaps:
+        return cls(_env_cap(MAX_BYTES_ENV, DEFAULT_MAX_EXTRACT_BYTES),
+                   _env_cap(MAX_MEMBERS_ENV, DEFAULT_MAX_EXTRACT_MEMBERS))
+
+    def check_members(self, archive: Path, n: int, at_least: bool = False) -> None:
+        if n > self.max_members:
+            count = f"at least {n:,}" if at_least else f"{n:,}"
+            raise ValueError(f"refusing to extract {str(archive)!r}: {count} members, over the "
+                             f"cap of {self.max_members:,}; set {MAX_MEMBERS_ENV} to raise it")
+
+    def check_bytes(self, archive: Path, total: int, what: str = "uncompressed") -> None:
+        if total > self.max_bytes:
+            raise ValueError(f"refusing to extract {str(archive)!r}: {total:,} bytes {what}, "
+                             f"over the cap of {self.max_bytes:,}; set {MAX_BYTES_ENV} to "
+                             "raise it")
+
+
+def _env_cap(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise ValueError(f"{name} must be a whole number >= 1, got {raw!r}")
+    return value
+
+
+def _safe_tar_members(archive: Path, tar: tarfile.TarFile,
+                      caps: _ExtractCaps) -> list[tarfile.TarInfo]:
+    members, total = [], 0
+    for m in tar:  # one header at a time: stop before holding millions of them
+        members.append(m)
+        caps.check_members(archive, len(members), at_least=True)
+        total += m.size  # tarfile writes exactly m.size bytes for a regular file
         _check_member_name(archive, m.name)
         if m.issym() or m.islnk():
             raise ValueError(f"refusing to extract {str(archive)!r}: member {m.name!r} is a "
@@ -166,21 +218,48 @@ def _safe_tar_members(archive: Path, tar: tarfile.TarFile) -> list[tarfile.TarIn
         if not (m.isfile() or m.isdir()):
             raise ValueError(f"refusing to extract {str(archive)!r}: member {m.name!r} is not a "
                              "regular file or folder")
+    caps.check_bytes(archive, total)
     return members
 
 
-def _extract_into(archive: Path, target: Path) -> None:
+def _extract_zip(archive: Path, zf: zipfile.ZipFile, target: Path, caps: _ExtractCaps) -> None:
+    """Check every member, then write them with a byte budget: the sizes in the central
+    directory are checked against the cap first, and the bytes really written are counted too,
+    so a header that understates a member's size cannot get past the cap. (CPython's zipfile
+    also stops at the declared size and then fails the CRC check; the count does not rely on
+    that.)"""
+    infos = zf.infolist()
+    caps.check_members(archive, len(infos))
+    for info in infos:
+        _check_member_name(archive, info.filename)
+        if (info.external_attr >> 16) & 0o170000 == 0o120000:
+            raise ValueError(f"refusing to extract {str(archive)!r}: member "
+                             f"{info.filename!r} is a symlink")
+    caps.check_bytes(archive, sum(info.file_size for info in infos))
+    written = 0
+    for info in infos:
+        parts = PurePosixPath(info.filename.replace("\\", "/")).parts
+        if not parts:
+            continue
+        dest = target.joinpath(*parts)
+        if info.is_dir():
+            dest.mkdir(parents=True, exist_ok=True)
+            continue
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        with zf.open(info) as src, open(dest, "wb") as out:
+            while block := src.read(1 << 20):
+                written += len(block)
+                caps.check_bytes(archive, written, what="written so far")
+                out.write(block)
+
+
+def _extract_into(archive: Path, target: Path, caps: _ExtractCaps) -> None:
     if archive.name.lower().endswith(".zip"):
         with zipfile.ZipFile(archive) as zf:
-            for info in zf.infolist():
-                _check_member_name(archive, info.filename)
-                if (info.external_attr >> 16) & 0o170000 == 0o120000:
-                    raise ValueError(f"refusing to extract {str(archive)!r}: member "
-                                     f"{info.filename!r} is a symlink")
-            zf.extractall(target)
+            _extract_zip(archive, zf, target, caps)
         return
     with tarfile.open(archive) as tar:
-        members = _safe_tar_members(archive, tar)
+        members = _safe_tar_members(archive, tar, caps)
         tar.extractall(target, members=members, filter=_plain_member)
 
 
@@ -198,17 +277,19 @@ def extract_archive(archive: Path, target: Path) -> Path:
 
     Extraction happens in a temporary sibling folder that is renamed to ``target`` at the end.
     If the archive holds exactly one top-level folder (``mnist_png.tgz`` holds ``mnist_png/``),
-    that folder becomes ``target``. Raises ``ValueError`` naming the archive when it is unreadable
-    or has an unsafe member; ``target`` is then not created.
+    that folder becomes ``target``. Raises ``ValueError`` naming the archive when it is unreadable,
+    has an unsafe member or expands past the caps (``$LESSON7_MAX_EXTRACT_BYTES``,
+    ``$LESSON7_MAX_EXTRACT_MEMBERS``); ``target`` is then not created.
     """
     archive, target = Path(archive), Path(target)
     if not archive.is_file():
         raise FileNotFoundError(f"archive not found: {str(archive)!r}")
+    caps = _ExtractCaps.from_env()
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.extract-", dir=target.parent))
     try:
         try:
-            _extract_into(archive, tmp)
+            _extract_into(archive, tmp, caps)
         except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError, zlib.error) as e:
             raise ValueError(f"cannot read archive {str(archive)!r} ({type(e).__name__}: {e}); "
                              "it is corrupt or not an archive: delete it and supply it "

@@ -6,10 +6,10 @@ data folder, and reading each split back as one document. Tokenising lives in
 
 The content is identical to fastai's ``URLs.HUMAN_NUMBERS`` archive: lowercase words, no
 hyphens and no "and" ("twenty one", "one hundred one", "eight thousand one"), one number per
-line. Generating it replaces the download (the project never downloads at runtime).
+line. Generating it replaces fastai's download.
 
 Refs: fastai course-v3 ``nbs/dl1/lesson7-human-numbers.ipynb`` (``readnums``: the lines of a
-split joined with ", "); REFERENCE.md §3.13.
+split joined with ", ").
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+
+from lesson7.data.datasets import default_data_dir as data_root
 
 __all__ = [
     "ONES",
@@ -72,10 +74,9 @@ def number_to_words(n: int) -> str:
 
 
 def default_data_dir() -> Path:
-    """``$LESSON7_DATA/human_numbers`` if set, else ``~/.cache/lesson7/human_numbers``."""
-    root = os.environ.get("LESSON7_DATA")
-    base = Path(root).expanduser() if root else Path.home() / ".cache" / "lesson7"
-    return base / "human_numbers"
+    """``human_numbers/`` in the data dir of ``lesson7.data.datasets.default_data_dir``
+    (``$LESSON7_DATA``, else ``$XDG_CACHE_HOME/lesson7``, else ``~/.cache/lesson7``)."""
+    return data_root() / "human_numbers"
 
 
 def _split_text(numbers: range) -> str:

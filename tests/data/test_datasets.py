@@ -7,6 +7,7 @@ import hashlib
 import http.server
 import io
 import socket
+import struct
 import tarfile
 import threading
 import zipfile
@@ -16,6 +17,7 @@ import pytest
 
 from lesson7.data.datasets import (
     REGISTRY,
+    default_data_dir,
     download_file,
     extract_archive,
     register_dataset,
@@ -113,6 +115,16 @@ def test_data_dir_defaults_to_env(tmp_path, monkeypatch, registered):
     assert resolve_dataset("envset") == tmp_path / "envcache" / "envset"
 
 
+def test_default_data_dir_rule(tmp_path, monkeypatch):
+    monkeypatch.setenv("LESSON7_DATA", str(tmp_path / "data"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert default_data_dir() == tmp_path / "data"           # LESSON7_DATA wins
+    monkeypatch.delenv("LESSON7_DATA")
+    assert default_data_dir() == tmp_path / "xdg" / "lesson7"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    assert default_data_dir() == Path.home() / ".cache" / "lesson7"
+
+
 def test_download_from_local_server_with_checksum(tmp_path, server, registered):
     url, www = server
     archive = make_tgz(www / "web.tgz", {"d/1.txt": b"data"}, top="web")
@@ -206,3 +218,76 @@ def test_mnist_is_registered_with_the_known_checksum():
     spec = REGISTRY["mnist_png"]
     assert spec.url == "https://s3.amazonaws.com/fast-ai-imageclas/mnist_png.tgz"
     assert spec.sha256 == "5249d35715c4c206a4bb68d365d9d5335563f81527a75d23455cc3b487f8d4ec"
+
+
+# ---------------------------------------------------------------------------------------------
+# Extraction caps (a small archive of zeros must not fill the disk)
+
+
+def make_zeros_zip(path: Path, sizes: list[int]) -> Path:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for i, size in enumerate(sizes):
+            zf.writestr(f"zeros/{i}.bin", bytes(size))
+    return path
+
+
+def assert_nothing_extracted(out: Path) -> None:
+    assert not out.exists()
+    assert not list(out.parent.iterdir())                    # no temporary folder either
+
+
+@pytest.mark.parametrize("kind", ["tgz", "zip"])
+def test_archive_over_the_byte_cap_is_refused(tmp_path, monkeypatch, kind):
+    monkeypatch.setenv("LESSON7_MAX_EXTRACT_BYTES", "100000")
+    if kind == "tgz":
+        archive = make_tgz(tmp_path / "zeros.tgz", {f"{i}.bin": bytes(60_000) for i in range(5)})
+    else:
+        archive = make_zeros_zip(tmp_path / "zeros.zip", [60_000] * 5)
+    assert archive.stat().st_size < 5_000                    # compresses ~100x
+    (tmp_path / "out").mkdir()
+    with pytest.raises(ValueError, match=rf"zeros\.{kind}'.*300,000 bytes uncompressed, over "
+                                         r"the cap of 100,000; set LESSON7_MAX_EXTRACT_BYTES"):
+        extract_archive(archive, tmp_path / "out" / "zeros")
+    assert_nothing_extracted(tmp_path / "out" / "zeros")
+    monkeypatch.setenv("LESSON7_MAX_EXTRACT_BYTES", "300000")  # raised: now it fits
+    out = extract_archive(archive, tmp_path / "out" / "zeros")
+    assert sum(f.stat().st_size for f in out.rglob("*.bin")) == 300_000
+
+
+@pytest.mark.parametrize("kind", ["tgz", "zip"])
+def test_archive_over_the_member_cap_is_refused(tmp_path, monkeypatch, kind):
+    monkeypatch.setenv("LESSON7_MAX_EXTRACT_MEMBERS", "3")
+    if kind == "tgz":
+        archive = make_tgz(tmp_path / "many.tgz", {f"{i}.bin": b"" for i in range(10)}, top=None)
+        count = "at least 4"                                 # tar: stops reading at cap + 1
+    else:
+        archive = make_zeros_zip(tmp_path / "many.zip", [0] * 10)
+        count = "10"
+    (tmp_path / "out").mkdir()
+    with pytest.raises(ValueError, match=rf"many\.{kind}'.*: {count} members, over the cap of 3; "
+                                         r"set LESSON7_MAX_EXTRACT_MEMBERS"):
+        resolve_dataset(archive, data_dir=tmp_path / "out")
+    assert_nothing_extracted(tmp_path / "out" / "many")
+
+
+def test_zip_whose_header_understates_the_size_writes_at_most_the_cap(tmp_path, monkeypatch):
+    archive = make_zeros_zip(tmp_path / "liar.zip", [1_000_000])
+    data = bytearray(archive.read_bytes())
+    struct.pack_into("<I", data, 22, 10)                     # local header: uncompressed size
+    struct.pack_into("<I", data, data.rfind(b"PK\x01\x02") + 24, 10)  # central directory
+    archive.write_bytes(bytes(data))
+    with zipfile.ZipFile(archive) as zf:
+        assert zf.infolist()[0].file_size == 10              # the lie passes the declared check
+    monkeypatch.setenv("LESSON7_MAX_EXTRACT_BYTES", "1000")
+    (tmp_path / "out").mkdir()
+    with pytest.raises(ValueError, match=r"liar\.zip"):
+        extract_archive(archive, tmp_path / "out" / "liar")
+    assert_nothing_extracted(tmp_path / "out" / "liar")
+
+
+@pytest.mark.parametrize("value", ["lots", "0", "-5"])
+def test_a_bad_cap_value_names_the_variable(tmp_path, monkeypatch, value):
+    archive = make_tgz(tmp_path / "ok.tgz", {"f.txt": b"x"})
+    monkeypatch.setenv("LESSON7_MAX_EXTRACT_MEMBERS", value)
+    with pytest.raises(ValueError, match=rf"LESSON7_MAX_EXTRACT_MEMBERS must be .*{value}"):
+        extract_archive(archive, tmp_path / "out")

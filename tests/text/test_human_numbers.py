@@ -106,9 +106,13 @@ def test_read_split_errors_name_the_problem(tmp_path: Path, numbers_dir: Path) -
         read_split(tmp_path, "train")
 
 
-def test_default_data_dir_follows_lesson7_data(monkeypatch: pytest.MonkeyPatch,
-                                               tmp_path: Path) -> None:
-    monkeypatch.setenv("LESSON7_DATA", str(tmp_path))
-    assert default_data_dir() == tmp_path / "human_numbers"
+def test_default_data_dir_follows_the_data_dir_rule(monkeypatch: pytest.MonkeyPatch,
+                                                    tmp_path: Path) -> None:
+    # The corpus lives in lesson7.data.datasets.default_data_dir(): LESSON7_DATA, XDG, ~/.cache.
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv("LESSON7_DATA", str(tmp_path / "data"))
+    assert default_data_dir() == tmp_path / "data" / "human_numbers"
     monkeypatch.delenv("LESSON7_DATA")
+    assert default_data_dir() == tmp_path / "xdg" / "lesson7" / "human_numbers"
+    monkeypatch.delenv("XDG_CACHE_HOME")
     assert default_data_dir() == Path.home() / ".cache" / "lesson7" / "human_numbers"
