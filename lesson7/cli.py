@@ -1,16 +1,21 @@
-"""`lesson7 <subcommand>`: one argparse sub-parser per pipeline, each in `lesson7/tasks/`.
+"""`lesson7 <command>`: parse flags into the command's config, then call one library function.
 
-Each task module exposes `register(subparsers)`, which adds its parser and sets `func=run`.
-A task that is missing (not written yet) or fails to import does not break the others.
+Each command lives in `lesson7/tasks/<name>.py` (`register(subparsers)`). Every command handles
+errors the same way: a bad flag value exits 2 with argparse's one-line `error:` naming the
+flag; a user error met while running (a missing file, an unusable model) exits 2 with
+`lesson7 <command>: error: ...`; a NaN/inf stop exits 1 (the last good checkpoint is kept);
+Ctrl-C exits 130.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
-import importlib.util
 import sys
 from collections.abc import Sequence
+
+from lesson7 import __version__
+from lesson7.configs.flags import from_flags
 
 TASKS = ("demo", "mnist", "crappify", "restore", "gan", "wgan", "numbers")
 
@@ -19,25 +24,31 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="lesson7",
         description="fastai course-v3 Lesson 7 (ResNet, U-Net, GAN, RNN) in modern PyTorch.")
+    parser.add_argument("--version", action="version", version=f"lesson7 {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in TASKS:
-        if importlib.util.find_spec(f"lesson7.tasks.{name}") is None:
-            continue  # not written yet; the other subcommands still work
         importlib.import_module(f"lesson7.tasks.{name}").register(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args = build_parser().parse_args(argv)
+    command = f"lesson7 {args._command}"
     try:
-        return int(args.func(args) or 0)
-    except (ValueError, FileNotFoundError, OSError) as e:
+        cfg = from_flags(args._config_cls, args)
+    except ValueError as e:
+        args._parser.error(str(e))  # exits 2: "usage: ... error: --flag must be ..."
+    try:
+        return int(args._run(cfg) or 0)
+    except FloatingPointError as e:  # NaN/inf: training stopped, the last good epoch is on disk
+        print(f"{command}: stopped: {e}", file=sys.stderr)
+        return 1
+    except (ValueError, OSError) as e:
         # User mistakes and missing files: a one-line message naming the problem, no traceback.
-        print(f"lesson7 {args.command}: error: {e}", file=sys.stderr)
+        print(f"{command}: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"lesson7 {args.command}: interrupted", file=sys.stderr)
+        print(f"{command}: interrupted", file=sys.stderr)
         return 130
 
 

@@ -1,17 +1,17 @@
 """Crappify: make degraded copies of a folder of images for a restoration model to undo.
 
 Three crappifiers (each a picklable callable `(img, rng) -> img | (img, jpeg_quality)`):
-- `LessonCrappifier`: the lesson's function exactly (REFERENCE §3.11): short side -> 96 with
+- `LessonCrappifier`: the lesson's function exactly (course-v3 `nbs/dl1/crappify.py`): short side -> 96 with
   bilinear resampling, q = randint(10, 70) inclusive, `str(q)` in white (PIL's default font) at a
   random spot of the top-left quarter, saved as JPEG quality q.
 - `SuperresCrappifier`: the lesson's `resize_one` (short side 96 or 64, quality 60, no text).
 - `RealCrappifier`: a simplified Real-ESRGAN second-order chain (blur, resize, noise, JPEG,
-  twice; no sinc filters), per image on the CPU (REFERENCE §5; Wang et al. 2021, arXiv:2107.10833).
+  twice; no sinc filters), per image on the CPU (Wang et al. 2021, arXiv:2107.10833; `xinntao/Real-ESRGAN`).
 Any other callable with that signature works too.
 
-`crappify_folder` runs one in worker processes with a progress bar. Unlike fastai's
-`parallel` (bug B8, which never called `future.result()`), every failure is collected with
-its path and reason while good outputs are kept; a worker turns its error into a string before
+`crappify_folder` runs one in worker processes with a progress bar. Unlike fastai's `parallel`
+(bug B8 in docs/architecture.md: it never called `future.result()`), every failure is collected
+with its path and reason while good outputs are kept; a worker turns its error into a string before
 it crosses the process boundary, so one bad file (say, an error that cannot be pickled) cannot
 break the pool for all the others. Ctrl-C cancels the queued files, lets the workers (which
 ignore SIGINT) finish the file in hand, and re-raises `KeyboardInterrupt`.
@@ -42,13 +42,14 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageOps
 
+from lesson7.configs.crappify import CrappifyConfig
 from lesson7.data.images import IMAGE_EXTENSIONS, ImageDecodeError, open_pil_image
 from lesson7.data.items import get_image_files
 from lesson7.files import atomic_path
 
 __all__ = ["Crappifier", "LessonCrappifier", "SuperresCrappifier", "RealCrappifier",
            "CRAPPIFIERS", "make_crappifier", "CrappifyReport", "crappify_file",
-           "crappify_folder", "file_seed", "resize_to"]
+           "crappify_folder", "crappify_images", "file_seed", "resize_to"]
 
 Result = Image.Image | tuple[Image.Image, int]
 Crappifier = Callable[[Image.Image, random.Random], Result]
@@ -439,3 +440,18 @@ def _run_pool(tasks: list, crappifier: Crappifier, workers: int, draft: bool,
         pool.shutdown(wait=True, cancel_futures=True)
         raise
     pool.shutdown(wait=True)
+
+
+def crappify_images(cfg: CrappifyConfig) -> CrappifyReport:
+    """`lesson7 crappify`: crappify cfg.src into cfg.dst; writes DST/crappify_report.json."""
+    from lesson7.files import atomic_write_json
+
+    crappifier = make_crappifier(cfg.mode, cfg.size, cfg.quality,
+                                 text=None if cfg.text else False)  # None: the mode's default
+    report = crappify_folder(cfg.src, cfg.dst, crappifier, workers=cfg.workers, seed=cfg.seed,
+                             overwrite=cfg.overwrite, progress=cfg.progress, draft=cfg.draft)
+    atomic_write_json(Path(cfg.dst) / "crappify_report.json", {
+        "mode": cfg.mode, "crappifier": repr(crappifier), "seed": cfg.seed,
+        "written": len(report.written), "skipped": len(report.skipped),
+        "failed": [{"path": str(p), "reason": why} for p, why in report.failed]})
+    return report

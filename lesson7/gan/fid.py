@@ -23,6 +23,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from lesson7.data.tensor_batches import TensorBatches
+
 FeatureFn = Callable[[Tensor], Tensor]
 
 
@@ -128,24 +130,6 @@ def classifier_fid(feature_fn: FeatureFn, fake: Iterable[Tensor], real: Iterable
             "n_samples": n}
 
 
-class _TensorBatches:
-    def __init__(self, x: Tensor, y: Tensor, bs: int, shuffle: bool, seed: int) -> None:
-        self.x, self.y, self.bs, self.shuffle, self.seed, self.epoch = x, y, bs, shuffle, seed, 0
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
-
-    def __len__(self) -> int:
-        return -(-len(self.x) // self.bs)
-
-    def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
-        n = len(self.x)
-        g = torch.Generator().manual_seed(self.seed + self.epoch)
-        order = torch.randperm(n, generator=g) if self.shuffle else torch.arange(n)
-        for i in range(0, n, self.bs):
-            yield self.x[order[i:i + self.bs]], self.y[order[i:i + self.bs]]
-
-
 def fit_classifier(model: nn.Module, images: Tensor, labels: Tensor, epochs: int = 1,
                    size: int = 28, bs: int = 128, lr: float = 3e-3, seed: int = 0,
                    device: str = "auto") -> float:
@@ -168,8 +152,8 @@ def fit_classifier(model: nn.Module, images: Tensor, labels: Tensor, epochs: int
     valid, train = order[:n_valid], order[n_valid:]
 
     class _Data:
-        train_dl = _TensorBatches(x[train], labels[train], bs, True, seed)
-        valid_dl = _TensorBatches(x[valid], labels[valid], 512, False, seed)
+        train_dl = TensorBatches(x[train], labels[train], bs=bs, seed=seed)
+        valid_dl = TensorBatches(x[valid], labels[valid], bs=512, seed=seed, shuffle=False)
 
     learn = Learner(model, _Data(), F.cross_entropy, device=device, progress=False,
                     mixed_precision=False, path=".")

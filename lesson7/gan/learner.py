@@ -1,8 +1,9 @@
 """GANLearner: a Learner over a generator and a critic, with the lesson's two recipes.
 
 Scope: wiring. `GANLearner.from_learners(gen_learn, critic_learn)` is the super-resolution GAN
-(REFERENCE §2.3: BCE patch critic, weights_gen (1, 50), AdaptiveGANSwitcher(critic_thresh=0.65),
-critic LR x5, Adam betas (0, 0.99), wd 1e-3); `GANLearner.wgan(...)` is the WGAN of §2.6 (clip
+(`lesson7-superres-gan.ipynb`: BCE patch critic, weights_gen (1, 50),
+AdaptiveGANSwitcher(critic_thresh=0.65), critic LR x5, Adam betas (0, 0.99), wd 1e-3);
+`GANLearner.wgan(...)` is the WGAN of `lesson7-wgan.ipynb` (clip
 0.01, 5 critic batches per generator batch, wd 0) or, with `gp_weight`, WGAN-GP (Gulrajani et
 al. 2017: penalty 10, no clipping). `NoiseData` makes (noise, real image) batches for a generator
 that starts from noise (fastai's `GANItemList`). The loop itself is `lesson7.gan.trainer`.

@@ -7,8 +7,9 @@ True answer means "switch now". No Learner, no tensors: each branch is tested di
 - `AdaptiveGANSwitcher(gen_thresh, critic_thresh)`: switch after a batch whose loss is below the
   mode's threshold (None: after every batch). The lesson uses critic_thresh=0.65: the critic
   trains until it is good enough, then the generator gets one batch.
-Fix (REFERENCE B7): fastai v1 declared `critic_thresh` but an early revision read `crit_thresh`,
-so the critic branch crashed; here there is one name, `critic_thresh`.
+Fix (B7 in docs/architecture.md, Differences from fastai v1): fastai v1 declared `critic_thresh`
+but an early revision read `crit_thresh`, so the critic branch crashed; here there is one
+name, `critic_thresh`.
 Refs: fastai v1 `fastai/vision/gan.py` (FixedGANSwitcher, AdaptiveGANSwitcher).
 """
 

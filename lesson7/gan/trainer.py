@@ -9,7 +9,7 @@ being trained, clips or penalises the critic, smooths and logs both losses, and 
 Batches come from the data as (generator input, real image): a crappified image (super-res GAN)
 or noise (WGAN). In critic mode the batch is swapped, as in fastai: the critic sees the real image
 as `xb`, and the loss gets the generator input to make the fakes.
-Deliberate differences from fastai v1 `GANTrainer` (REFERENCE §3.10):
+Deliberate differences from fastai v1 `GANTrainer` (`fastai/vision/gan.py`):
 - WGAN clipping runs right after each critic step (Arjovsky et al. 2017, Algorithm 1), so the
   critic's weights are always inside [-c, c]; fastai clipped at the start of the next critic batch.
 - GAN stages skip validation (the lesson's GAN stages report no valid loss either).

@@ -3,7 +3,7 @@
 Scope: the critic network only; its loss (`AdaptiveLoss`) and metric (`accuracy_thresh_expand`)
 are in `lesson7.losses.gan`, the training loop in `lesson7.gan`.
 Every conv is spectral-normed with LeakyReLU(0.2) and no BatchNorm, as in fastai v1
-`fastai/vision/gan.py` (REFERENCE §3.10). The output is a grid of logits, one per receptive-field
+`fastai/vision/gan.py` (`gan_critic`). The output is a grid of logits, one per receptive-field
 patch (5x5 at 128 px), flattened to (B, n_patches): the critic judges every patch separately.
 Refs: Miyato et al. 2018 (spectral norm, arXiv:1802.05957); Isola et al. 2017 (PatchGAN,
 arXiv:1611.07004); Zhang et al. 2018 (SAGAN self-attention, arXiv:1805.08318).
@@ -14,11 +14,6 @@ from __future__ import annotations
 from torch import nn
 
 from lesson7.models.layers import Flatten, NormType, conv_layer, res_block
-
-
-def min_input_size(n_blocks: int) -> int:
-    """Smallest image side that leaves the k4 head a >= 4x4 map after the n_blocks + 1 halvings."""
-    return 4 * 2 ** (n_blocks + 1)
 
 
 def gan_critic(n_channels: int = 3, nf: int = 128, n_blocks: int = 3, p: float = 0.15,

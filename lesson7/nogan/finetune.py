@@ -2,7 +2,7 @@
 
 Scope: from two run folders to a third. `load_generator(run)` rebuilds the U-Net of a
 `lesson7 restore train` run, `load_critic(run)` the critic of `lesson7 gan critic` (or of an
-earlier GAN run), and `finetune(cfg)` puts them in `GANLearner.from_learners` on the generator
+earlier GAN run), and `gan_finetune(cfg)` puts them in `GANLearner.from_learners` on the generator
 run's own (low-res, high-res) pairs. Training is at a constant LR (the lesson's `fit(40, 1e-4)`),
 over one size or several in turn (progressive resizing: the lesson's 128 px then 192 px, with the
 batch size scaled by (first/size)^2 as in `restore train`). After every epoch it writes
@@ -10,23 +10,22 @@ batch size scaled by (first/size)^2 as in `restore train`). After every epoch it
 - OUT/model.safetensors + .json: the generator in `restore` format, so `lesson7 restore predict
   OUT` and `lesson7 restore eval OUT` work on a GAN run as on a restoration run;
 - OUT/critic.safetensors + .json: the critic, ready for another critic/GAN cycle (DeOldify);
-- OUT/state/: both optimizers and the progress, so an interrupted run resumes at
-  the next epoch; OUT/metrics.json: the per-epoch history (gen_loss, critic_loss), with
-  `"complete": true` once every stage is done.
+- OUT/state/: both optimizers and the progress (`lesson7.runs`), so an interrupted run resumes
+  at the next epoch, and it is deleted when the run ends;
+- OUT/metrics.json: the per-epoch history (gen_loss, critic_loss), with `"complete": true`
+  once every stage is done.
 
 A NaN/inf loss or weight stops training before that epoch's checkpoint is written (GANTrainer),
 so the files on disk are always the last good epoch.
-Refs: REFERENCE §2.3 step 4-5 and §5 (DeOldify NoGAN); https://www.fast.ai/posts/2019-05-03-decrappify.html.
+Refs: lesson7-superres-gan.ipynb; DeOldify's NoGAN, https://www.fast.ai/posts/2019-05-03-decrappify.html.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import fields
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -34,22 +33,20 @@ from typing import Any
 import torch
 from torch import nn
 
+from lesson7.configs.nogan import GANTrainConfig
+from lesson7.configs.restore import RestoreTrainConfig
+from lesson7.files import atomic_write_json
 from lesson7.gan.learner import GANLearner
 from lesson7.gan.switchers import AdaptiveGANSwitcher
 from lesson7.losses.gan import AdaptiveLoss
 from lesson7.models.critic import gan_critic
+from lesson7.nogan.critic import CRITIC_NAME
 from lesson7.restore.restorer import Restorer, UnetConfig, resolve_checkpoint
+from lesson7.runs import RunFolder, config_dict
 from lesson7.train.callbacks import Callback
-from lesson7.train.checkpoint import (
-    atomic_write_json,
-    load_checkpoint,
-    read_metadata,
-    save_checkpoint,
-)
+from lesson7.train.checkpoint import load_checkpoint, read_metadata, save_checkpoint
 from lesson7.train.learner import Learner, pick_device
 from lesson7.train.optim import adamw
-
-CRITIC_NAME = "critic"  # OUT/critic.safetensors in critic runs and GAN runs alike
 
 
 # -- the two pretrained nets ---------------------------------------------------------------------
@@ -73,38 +70,35 @@ def load_critic(run: str | Path, device: str | torch.device = "cpu") -> tuple[nn
     return critic.to(device), meta
 
 
-def _restore_args(run: Path) -> argparse.Namespace:
-    """The `restore train` flags recorded in `run`/config.json, following GAN runs back to the
-    restoration run that made the data."""
-    cfg_path = run / "config.json"
-    if not cfg_path.is_file():
+def restore_config_of(run: str | Path) -> RestoreTrainConfig:
+    """The `restore train` config that made the generator in `run` (a GAN run's generator is
+    followed back to the restoration run whose data it trained on)."""
+    folder = RunFolder(run)
+    try:
+        saved = folder.read_config()
+    except ValueError:
         raise ValueError(f"--generator {run}: no config.json; pass the --out folder of "
-                         "`lesson7 restore train` or `lesson7 gan train`")
-    cfg = json.loads(cfg_path.read_text())
-    if "generator" in cfg and "hr" not in cfg:  # a GAN run: its data is its generator's
-        return _restore_args(Path(cfg["generator"]))
-    opt = {k: cfg.get(k) for k in ("lowres", "crappify", "degrade", "loss", "feature_weights",
-                                   "workers", "valid_pct")}
-    return argparse.Namespace(
-        hr=[Path(h) for h in cfg["hr"]], lowres=Path(opt["lowres"]) if opt["lowres"] else None,
-        crappify=opt["crappify"], degrade=opt["degrade"], loss=opt["loss"] or "mse",
-        feature_weights=opt["feature_weights"], workers=opt["workers"],
-        seed=cfg.get("seed", 42), valid_pct=opt["valid_pct"] or 0.1, out=run)
+                         "`lesson7 restore train` or `lesson7 gan train`") from None
+    if saved.get("config") == "GANTrainConfig" or ("generator" in saved and "hr" not in saved):
+        return restore_config_of(saved["generator"])
+    known = {f.name for f in fields(RestoreTrainConfig)}
+    return RestoreTrainConfig(**{k: v for k, v in saved.items() if k in known and v is not None
+                                 or k in ("lowres", "crappify", "degrade")}, out=folder.path)
 
 
 def run_pairs(run: str | Path, hr: str | Path | None = None, lowres: str | Path | None = None
-              ) -> tuple[list[tuple[Path, Path]], argparse.Namespace]:
-    """The (lr, hr) pairs a generator run trained on (its crappified inputs are reused, and
-    remade only if missing), or `lowres`/`hr` folders given instead; plus the run's flags."""
+              ) -> tuple[list[tuple[Path, Path]], RestoreTrainConfig]:
+    """The (lr, hr) pairs a generator run trained on (its inputs are reused, and remade only
+    if missing), or `lowres`/`hr` folders given instead; plus that run's config."""
     from lesson7.data.pairs import find_pairs
-    from lesson7.tasks.restore import make_pairs  # the run folder's own layout (OUT/lowres/...)
+    from lesson7.restore.train import make_pairs
 
-    args = _restore_args(Path(run))
+    cfg = restore_config_of(run)
     if lowres is not None or hr is not None:
         if lowres is None or hr is None:
             raise ValueError("--hr and --lowres go together (or neither: the generator run's data)")
-        return find_pairs(lowres, hr), args
-    return make_pairs(args), args
+        return find_pairs(lowres, hr), cfg
+    return make_pairs(cfg), cfg
 
 
 def pixel_loss(name: str, feature_weights: str | None = None) -> nn.Module:
@@ -117,72 +111,6 @@ def pixel_loss(name: str, feature_weights: str | None = None) -> nn.Module:
     if name not in losses:
         raise ValueError(f"unknown generator loss {name!r}; choose from mse, l1, feature")
     return losses[name]()
-
-
-# -- configuration -------------------------------------------------------------------------------
-@dataclass
-class GANTrainConfig:
-    """`lesson7 gan train`: the lesson's GAN stage, defaults from REFERENCE §2.3 step 4."""
-
-    generator: str
-    """Run folder of `lesson7 restore train` (or of an earlier `gan train`)."""
-    critic: str
-    """Run folder of `lesson7 gan critic` (or of an earlier `gan train`)."""
-    out: str = "runs/gan"
-    sizes: list[int] = field(default_factory=lambda: [128])
-    """Training sizes in turn (progressive resizing), e.g. [128, 192]."""
-    epochs: list[int] = field(default_factory=lambda: [40])
-    """Epochs per size (one value: the same for every size)."""
-    lrs: list[float] = field(default_factory=lambda: [1e-4])
-    """Constant LR per size (one value: the same for every size); critic batches x mult_lr."""
-    bs: int = 32
-    """Batch size at the first size, scaled by (first/size)^2 at later sizes."""
-    weights_gen: tuple[float, float] = (1.0, 50.0)
-    """(adversarial, pixel) weights of the generator loss."""
-    critic_thresh: float = 0.65
-    """AdaptiveGANSwitcher: the critic trains until its batch loss is below this."""
-    mult_lr: float = 5.0
-    wd: float = 1e-3
-    betas: tuple[float, float] = (0.0, 0.99)
-    """Adam betas; beta1 = 0 because "GANs hate momentum"."""
-    keep_every: int = 0
-    """Also keep the generator of every N-th epoch under OUT/snapshots (0: only the last)."""
-    hr: str | None = None
-    lowres: str | None = None
-    device: str = "auto"
-    seed: int = 42
-
-    def __post_init__(self) -> None:
-        n = len(self.sizes)
-        if n == 0 or any(s < 16 for s in self.sizes):
-            raise ValueError(f"--size values must be >= 16 px, got {self.sizes}")
-        for flag, values in (("--epochs", self.epochs), ("--lr", self.lrs)):
-            if len(values) not in (1, n):
-                raise ValueError(f"{flag} needs 1 or {n} values (one per --size), got {values}")
-        self.epochs = list(self.epochs) * (n if len(self.epochs) == 1 else 1)
-        self.lrs = list(self.lrs) * (n if len(self.lrs) == 1 else 1)
-        if any(e < 1 for e in self.epochs):
-            raise ValueError(f"--epochs must be >= 1, got {self.epochs}")
-        if any(lr <= 0 for lr in self.lrs):
-            raise ValueError(f"--lr must be > 0, got {self.lrs}")
-        if self.bs < 1:
-            raise ValueError(f"--bs must be >= 1, got {self.bs}")
-        if len(self.weights_gen) != 2 or min(self.weights_gen) < 0:
-            raise ValueError(f"--weights-gen must be two numbers >= 0, got {self.weights_gen}")
-        if self.mult_lr <= 0:
-            raise ValueError(f"--mult-lr must be > 0, got {self.mult_lr}")
-        if self.keep_every < 0:
-            raise ValueError(f"--keep-every must be >= 0, got {self.keep_every}")
-        if not Path(self.generator).is_dir():
-            raise ValueError(f"--generator must be a run folder, got {self.generator!r}")
-        self.weights_gen = tuple(self.weights_gen)
-        self.betas = tuple(self.betas)
-
-    def stages(self) -> list[tuple[int, int, float, int]]:
-        """(size, epochs, lr, bs) per stage."""
-        first = self.sizes[0]
-        return [(s, e, lr, max(1, round(self.bs * (first / s) ** 2)))
-                for s, e, lr in zip(self.sizes, self.epochs, self.lrs, strict=True)]
 
 
 # -- checkpoints after every epoch ----------------------------------------------------------------
@@ -214,8 +142,8 @@ class SaveGANEpoch(Callback):
                 if k in self.critic_meta}
         save_checkpoint(self.out / CRITIC_NAME, learn.critic, task="gan-critic", size=self.size,
                         **arch)
-        save_state(learn, self.out / "state", stage=self.stage, epochs_done=done,
-                   history=self.history)
+        save_state(learn, RunFolder(self.out).state_dir, stage=self.stage, epochs_done=done,
+                   history=self.history, run=gan_settings(self.config))
         atomic_write_json(self.out / "metrics.json",
                           {"task": "gan", "complete": False, "history": self.history})
 
@@ -223,7 +151,7 @@ class SaveGANEpoch(Callback):
         was_training = learn.generator.training  # Restorer puts the model in eval mode
         keep = {k: self.gen_meta.get(k) for k in ("run_config", "degrade")}
         Restorer(learn.generator, self.cfg, learn.device).save(
-            path, **keep, train_size=self.size, gan=asdict(self.config),
+            path, **keep, train_size=self.size, gan=config_dict(self.config),
             gan_epochs=len(self.history))
         learn.generator.train(was_training)
 
@@ -243,51 +171,50 @@ def save_state(learn: GANLearner, folder: Path, **progress: Any) -> None:
     atomic_write_json(folder / "progress.json", progress)
 
 
-def load_state(learn: GANLearner, out: Path) -> dict[str, Any]:
-    """Load the weights and optimizers a GAN run left in `out`; returns its progress."""
+def load_state(learn: GANLearner, out: Path) -> None:
+    """Load the weights and optimizers a GAN run left in `out`."""
+    state = RunFolder(out).state_dir
     load_checkpoint(resolve_checkpoint(out), learn.generator)
-    load_checkpoint(out / f"{CRITIC_NAME}.safetensors", learn.critic)
+    load_checkpoint(Path(out) / f"{CRITIC_NAME}.safetensors", learn.critic)
     trainer = learn.gan_trainer
-    load_checkpoint(out / "state" / "opt_gen", nn.Module(), trainer.opt_gen)
-    load_checkpoint(out / "state" / "opt_critic", nn.Module(), trainer.opt_critic)
-    return json.loads((out / "state" / "progress.json").read_text())
+    load_checkpoint(state / "opt_gen", nn.Module(), trainer.opt_gen)
+    load_checkpoint(state / "opt_critic", nn.Module(), trainer.opt_critic)
 
 
 # -- the stage -------------------------------------------------------------------------------------
-def _same_run(old: dict[str, Any], new: dict[str, Any]) -> bool:
-    keys = ("generator", "critic", "sizes", "epochs", "lrs", "weights_gen", "hr", "lowres")
-    return all(json.dumps(old.get(k)) == json.dumps(new.get(k)) for k in keys)
+GAN_SETTINGS = ("generator", "critic", "sizes", "epochs", "lrs", "bs", "weights_gen",
+                "critic_thresh", "mult_lr", "wd", "hr", "lowres", "seed")
+"""Fields that define a GAN run: its saved state resumes only under the same ones."""
 
 
-def finetune(config: GANTrainConfig, progress: bool | None = None,
-             cbs: Sequence[Callback] = ()) -> dict[str, Any]:
+def gan_settings(config: GANTrainConfig) -> dict[str, Any]:
+    return {k: v for k, v in config_dict(config).items() if k in GAN_SETTINGS}
+
+
+def gan_finetune(config: GANTrainConfig, progress: bool | None = None,
+                 cbs: Sequence[Callback] = ()) -> dict[str, Any]:
     """Run (or resume) the GAN stage described by `config`; returns metrics.json's content.
 
     `cbs`: extra callbacks for the GAN learner (e.g. to watch or stop the run).
     """
     from lesson7.models.unet import unet_splitter
-    from lesson7.tasks.restore import build_data
+    from lesson7.restore.train import build_data
 
-    out = Path(config.out)
+    run = RunFolder(config.out)
+    out = run.path
     torch.manual_seed(config.seed)
     device = pick_device(config.device)
+    resume = run.resume_point(gan_settings(config), meta_file="progress.json")
     generator, unet_cfg, gen_meta = load_generator(config.generator, device)
     critic, critic_meta = load_critic(config.critic, device)
-    pairs, run_args = run_pairs(config.generator, config.hr, config.lowres)
-    bicubic = run_args.degrade is not None
-
-    resume = (out / "state" / "progress.json").is_file()
-    saved_cfg = json.loads((out / "config.json").read_text()) if resume else {}
-    if resume and not _same_run(saved_cfg, asdict(config)):
-        raise ValueError(f"--out {out} holds a GAN run with other settings; use a new --out "
-                         "folder (or delete that one) to start afresh")
-    out.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(out / "config.json", asdict(config))
+    pairs, gen_cfg = run_pairs(config.generator, config.hr, config.lowres)
+    bicubic = gen_cfg.degrade is not None
+    run.write_config(config)
 
     stages = config.stages()
     size0, _, lr0, bs0 = stages[0]
-    data = build_data(pairs, size0, bs0, bicubic, run_args.valid_pct, run_args.workers)
-    gen_learn = Learner(generator, data, pixel_loss(run_args.loss, run_args.feature_weights),
+    data = build_data(pairs, size0, bs0, bicubic, gen_cfg.valid_pct, gen_cfg.workers)
+    gen_learn = Learner(generator, data, pixel_loss(gen_cfg.loss, gen_cfg.feature_weights),
                         splitter=unet_splitter, wd=config.wd, path=out, device=device,
                         progress=progress)
     critic_learn = Learner(critic, data, AdaptiveLoss(nn.BCEWithLogitsLoss()), wd=config.wd,
@@ -301,9 +228,9 @@ def finetune(config: GANTrainConfig, progress: bool | None = None,
 
     start_stage, done_in_stage = 0, 0
     if resume:
-        meta = load_state(learn, out)
-        start_stage, done_in_stage = meta["stage"], meta["epochs_done"]
-        saver.history = list(meta.get("history", []))
+        load_state(learn, out)
+        start_stage, done_in_stage = resume["stage"], resume["epochs_done"]
+        saver.history = list(resume.get("history", []))
         print(f"resuming {out}: stage {start_stage + 1}/{len(stages)}, "
               f"{done_in_stage} epoch(s) done")
 
@@ -313,8 +240,8 @@ def finetune(config: GANTrainConfig, progress: bool | None = None,
         if i < start_stage or before >= n_epochs:
             continue
         if (size, bs) != (size0, bs0) or learn.data is not data:
-            learn.data = build_data(pairs, size, bs, bicubic, run_args.valid_pct,
-                                    run_args.workers).to(learn.device)
+            learn.data = build_data(pairs, size, bs, bicubic, gen_cfg.valid_pct,
+                                    gen_cfg.workers).to(learn.device)
         saver.stage, saver.size, saver.epochs_before = i, size, before
         print(f"GAN stage {i + 1}/{len(stages)}: size {size}, bs {bs}, lr {lr:g} "
               f"(critic x{config.mult_lr:g}), {n_epochs - before} epoch(s)")
@@ -325,5 +252,6 @@ def finetune(config: GANTrainConfig, progress: bool | None = None,
     metrics = {"task": "gan", "complete": True, "history": saver.history,
                "n_pairs": len(pairs), "train_seconds": time.perf_counter() - t0,
                "final": saver.history[-1] if saver.history else {}}
-    atomic_write_json(out / "metrics.json", metrics)
+    run.write_metrics(metrics)
+    run.clear_state()  # finished: the resume point is not needed
     return metrics

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import io
 import random
+import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -27,15 +28,17 @@ import torch
 from PIL import Image
 from torch import Tensor
 
+from lesson7.configs.restore import EvalConfig
 from lesson7.data.crappify import file_seed, make_crappifier
+from lesson7.data.degradations import DEGRADATIONS
 from lesson7.data.images import open_pil_image, resize_to_cover
 from lesson7.data.pairs import DEGRADE_SCALES, bicubic_degrade
 from lesson7.quality import LPIPS, psnr, psnr_y, ssim_y
 from lesson7.restore.restorer import pil_to_tensor
 
-__all__ = ["DEGRADES", "degrade_for_eval", "evaluate"]
+__all__ = ["DEGRADES", "degrade_for_eval", "evaluate", "evaluate_restorer"]
 
-DEGRADES = ("lesson", "superres", "real", *DEGRADE_SCALES)
+DEGRADES = tuple(DEGRADATIONS)
 METRICS = ("psnr", "psnr_y", "ssim", "lpips")
 
 
@@ -111,3 +114,38 @@ def evaluate(restore: Callable[[Tensor], Tensor], hr_paths: Sequence[Path], degr
 def degrade_shave(degrade: str) -> int:
     """Border pixels shaved before scoring for this track."""
     return DEGRADE_SCALES.get(degrade, 0)
+
+
+def evaluate_restorer(cfg: EvalConfig) -> dict[str, Any]:
+    """`lesson7 restore eval`: score the model of cfg.checkpoint and its degraded input on
+    cfg.hr; writes metrics.json into cfg.out (default RUN/eval_<hr folder>_<degrade>)."""
+    from lesson7.data.items import get_image_files
+    from lesson7.files import atomic_write_json
+    from lesson7.restore.restorer import Restorer, resolve_checkpoint
+    from lesson7.train.checkpoint import read_metadata
+    from lesson7.train.learner import pick_device
+
+    ckpt = resolve_checkpoint(cfg.checkpoint)
+    meta = read_metadata(ckpt)
+    restorer = Restorer.load(ckpt, pick_device(cfg.device))
+    degrade = cfg.degrade or meta.get("degrade")
+    if degrade is None:
+        raise ValueError("--degrade is needed: the model was trained on given --lowres pairs")
+    eval_size = cfg.eval_size
+    if eval_size is None and degrade not in DEGRADE_SCALES:
+        eval_size = meta.get("train_size")
+    files = get_image_files(cfg.hr)
+    if not files:
+        raise ValueError(f"--hr {cfg.hr} holds no images")
+
+    def restore_fn(x: Tensor) -> Tensor:
+        return restorer.restore_tensor(x, cfg.tile, cfg.overlap)
+
+    lpips = LPIPS(cfg.lpips_net, cfg.lpips_weights) if cfg.lpips else False
+    result = evaluate(restore_fn, files, degrade, seed=cfg.seed, eval_size=eval_size,
+                      root=cfg.hr, lpips=lpips, progress=sys.stderr.isatty())
+    result["checkpoint"] = str(ckpt)
+    result["hr"] = str(cfg.hr)
+    out = cfg.out if cfg.out is not None else ckpt.parent / f"eval_{cfg.hr.name}_{degrade}"
+    atomic_write_json(Path(out) / "metrics.json", result)
+    return result

@@ -1,0 +1,79 @@
+"""`train_mnist(cfg)`: the lesson's MNIST notebook (`lesson7-resnet-mnist.ipynb`).
+
+mnist_png folder -> greyscale ImageList split by folder (training/testing), labelled by folder
+-> rand_pad(3) + crop 28 on train -> bs 128, normalised from one batch -> one of the lesson's
+models -> fit_one_cycle -> table, metrics.json, loss plot, show_batch PNG, checkpoint.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from torch import nn
+
+from lesson7.configs.mnist import MnistConfig
+from lesson7.data import ImageList, rand_pad, resolve_dataset
+from lesson7.models.mnist import MNIST_MODELS
+from lesson7.runs import RunFolder, run_info
+from lesson7.train import Learner, accuracy
+from lesson7.train import distributed as ddp
+from lesson7.train.seed import seed_everything
+
+__all__ = ["train_mnist", "load_mnist", "find_mnist_root"]
+
+
+def find_mnist_root(path: Path) -> Path:
+    """The folder holding training/ and testing/ (archives usually wrap it in mnist_png/)."""
+    for candidate in (path, path / "mnist_png", *sorted(p for p in path.iterdir() if p.is_dir())):
+        if (candidate / "training").is_dir() and (candidate / "testing").is_dir():
+            return candidate
+    raise ValueError(f"{path} is not an mnist_png folder: expected training/ and testing/ "
+                     "sub-folders with one folder per digit")
+
+
+def load_mnist(cfg: MnistConfig, device: str = "cpu"):
+    """The lesson's data block: greyscale, split by folder, label by folder, rand_pad(3)."""
+    root = find_mnist_root(resolve_dataset(cfg.data))
+    return (ImageList.from_folder(root, convert_mode="L")
+            .split_by_folder(train="training", valid="testing")
+            .label_from_folder()
+            .transform(rand_pad(3, size=28), [])
+            .databunch(bs=cfg.bs, device=device, seed=cfg.seed)
+            .normalize())
+
+
+def train_mnist(cfg: MnistConfig, printer=print) -> dict[str, Any]:
+    """Train one model as the lesson does; write the run folder; return metrics.json's content."""
+    seed_everything(cfg.seed)
+    data = load_mnist(cfg)
+    model = MNIST_MODELS[cfg.model]()
+    run = RunFolder(cfg.out)
+    learn = Learner(model, data, nn.CrossEntropyLoss(), metrics=[accuracy], path=run.path,
+                    device=cfg.device)
+    if ddp.is_main():
+        run.write_config(cfg)
+        data.show_batch(rows=3, path=cfg.out / "show_batch.png")
+    suggested = learn.lr_find(end_lr=100) if cfg.lr_find else None
+    if suggested is not None:
+        printer(f"lr_find suggests {suggested:.2e} (plot: {cfg.out / 'lr_find.png'})")
+    n_params = sum(p.numel() for p in model.parameters())
+    printer(f"{cfg.model}: {n_params:,} parameters, {cfg.epochs} epochs, max lr {cfg.lr}, "
+            f"{len(data.train_dl.dataset):,} train / {len(data.valid_dl.dataset):,} valid images")
+    t0 = time.perf_counter()
+    learn.fit_one_cycle(cfg.epochs, cfg.lr)
+    train_wall_s = time.perf_counter() - t0
+    learn.recorder.plot_loss(cfg.out / "loss.png")
+    ckpt = learn.save("model", task="mnist", model=cfg.model, epoch=cfg.epochs)
+    final = learn.recorder.history[-1]
+    metrics = {
+        "task": "mnist", "model": cfg.model, "params": n_params, "epochs": cfg.epochs,
+        "lr": cfg.lr, "bs": cfg.bs,
+        "final": {k: final[k] for k in ("accuracy", "valid_loss", "train_loss")},
+        "history": learn.recorder.history, "train_wall_s": train_wall_s,
+        "lr_find_suggestion": suggested, "checkpoint": str(ckpt), **run_info(learn.device),
+    }
+    if ddp.is_main():
+        run.write_metrics(metrics)
+    return metrics

@@ -1,0 +1,78 @@
+"""NoGAN step 3: pretrain the lesson's critic on the generator's outputs vs real images.
+
+`critic_learner(data)`: gan_critic, AdaptiveLoss(BCE), accuracy_thresh_expand, wd 1e-3 (the
+lesson's `learn_critic`); `pretrain_critic(cfg)`: fit_one_cycle(epochs, lr) into a run folder,
+resumable after every epoch (`lesson7.runs`). The lesson reaches 0.976 accuracy after 6 epochs
+at 128 px on its 7k pets.
+Refs: lesson7-superres-gan.ipynb; DeOldify's NoGAN, https://www.fast.ai/posts/2019-05-03-decrappify.html.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from torch import nn
+
+from lesson7.configs.nogan import CriticConfig
+from lesson7.data.loaders import imagenet_stats
+from lesson7.losses.gan import AdaptiveLoss, accuracy_thresh_expand
+from lesson7.models.critic import gan_critic
+from lesson7.nogan.critic_data import FolderPairs
+from lesson7.runs import RunFolder, config_dict
+from lesson7.train.callbacks import SaveEveryEpoch
+from lesson7.train.learner import Learner, pick_device
+
+__all__ = ["CRITIC_NAME", "critic_learner", "pretrain_critic"]
+
+CRITIC_NAME = "critic"  # OUT/critic.safetensors in critic runs and GAN runs alike
+CRITIC_SETTINGS = ("fake", "real", "size", "bs", "epochs", "lr", "nf", "n_blocks", "native",
+                   "crop", "seed")
+
+
+def critic_learner(data: Any, n_channels: int = 3, nf: int = 128, n_blocks: int = 3,
+                   path: str | Path = "runs/critic", device: Any = "auto", **kwargs: Any) -> Learner:
+    """The lesson's critic learner: gan_critic, AdaptiveLoss(BCE), accuracy_thresh_expand,
+    wd 1e-3."""
+    return Learner(gan_critic(n_channels, nf, n_blocks), data, AdaptiveLoss(nn.BCEWithLogitsLoss()),
+                   metrics=[accuracy_thresh_expand], wd=1e-3, path=path, device=device, **kwargs)
+
+
+def _imagenet_norm(t):
+    import torch
+
+    mean, std = (torch.tensor(s).view(1, 3, 1, 1) for s in imagenet_stats)
+    return (t - mean) / std
+
+
+def pretrain_critic(cfg: CriticConfig) -> dict[str, Any]:
+    """Train the critic of `cfg` (or resume it) into cfg.out; returns metrics.json's content:
+    {"history", "accuracy_per_epoch"}."""
+    from lesson7.train.seed import seed_everything
+
+    device = pick_device(cfg.device)
+    run = RunFolder(cfg.out)
+    settings = {k: v for k, v in config_dict(cfg).items() if k in CRITIC_SETTINGS}
+    resume = run.resume_point(settings)
+    seed_everything(cfg.seed)
+    run.write_config(cfg)
+    data = FolderPairs(cfg.fake, cfg.real, cfg.size, cfg.bs, norm=_imagenet_norm,
+                       native=cfg.native, crop=cfg.crop, seed=cfg.seed)
+    learn = critic_learner(data, nf=cfg.nf, n_blocks=cfg.n_blocks, path=run.path, device=device)
+    start = 0
+    if resume:
+        learn.load(run.state, with_opt=True)
+        learn.recorder.history = list(resume.get("history", []))
+        start = resume["epoch"]
+        print(f"resuming {run.path}: epoch {start + 1} of {cfg.epochs}")
+    if start < cfg.epochs:
+        learn.fit_one_cycle(cfg.epochs, cfg.lr, cbs=[SaveEveryEpoch(run.state, run=settings)],
+                            start_epoch=start)
+    learn.save(run / CRITIC_NAME, with_opt=False, task="gan-critic", n_channels=3, nf=cfg.nf,
+               n_blocks=cfg.n_blocks, size=cfg.size)
+    history = learn.recorder.history
+    metrics = {"history": history,
+               "accuracy_per_epoch": [row["accuracy_thresh_expand"] for row in history]}
+    run.write_metrics(metrics)
+    run.clear_state()
+    return metrics

@@ -1,0 +1,131 @@
+"""A run folder, read and written in one place: config, metrics, model, and the resume state.
+
+    OUT/config.json      the config the run was started with (its dataclass, as JSON)
+    OUT/metrics.json     what the run measured (NaN/inf written as null)
+    OUT/<model>.safetensors + .json   the trained weights and what rebuilds the model
+    OUT/state/           the resume point while the run is unfinished; deleted when it ends
+
+One resume protocol for every long job (restore, critic, GAN, WGAN): after each epoch the job
+writes its weights, optimizer state and progress under OUT/state/ together with the settings
+that define the run; rerunning the same command continues from there, a run with other
+settings in the same OUT is refused, and the finished run deletes the state. Paths are
+absolute, so a relative --out is never joined onto itself.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import shutil
+from pathlib import Path
+from typing import Any
+
+from lesson7.files import atomic_write_json
+
+__all__ = ["RunFolder", "config_dict", "run_info"]
+
+
+def config_dict(cfg: Any) -> dict[str, Any]:
+    """A config dataclass as plain JSON values (paths as strings, tuples as lists)."""
+    return json.loads(json.dumps(dataclasses.asdict(cfg), default=str))
+
+
+def _finite(obj: Any) -> Any:
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    return obj
+
+
+class RunFolder:
+    """The folder of one run (see the module docstring)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path).expanduser().absolute()
+
+    def __repr__(self) -> str:
+        return f"RunFolder({str(self.path)!r})"
+
+    def __truediv__(self, name: str) -> Path:
+        return self.path / name
+
+    # -- config and metrics --------------------------------------------------------------------
+    def write_config(self, cfg: Any, **extra: Any) -> Path:
+        """OUT/config.json: the config dataclass (plus `extra`), atomically."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        return atomic_write_json(self.path / "config.json",
+                                 {"config": type(cfg).__name__, **config_dict(cfg), **extra})
+
+    def read_config(self) -> dict[str, Any]:
+        """OUT/config.json as a dict; a ValueError naming the folder when it is missing."""
+        path = self.path / "config.json"
+        if not path.is_file():
+            raise ValueError(f"{self.path} is not a run folder (no config.json)")
+        try:
+            return json.loads(path.read_text())
+        except json.JSONDecodeError as e:
+            raise ValueError(f"{path} is not valid JSON ({e})") from None
+
+    def write_metrics(self, metrics: dict[str, Any]) -> Path:
+        """OUT/metrics.json atomically (NaN and inf become null, so it stays valid JSON)."""
+        return atomic_write_json(self.path / "metrics.json", _finite(metrics))
+
+    def read_metrics(self) -> dict[str, Any] | None:
+        path = self.path / "metrics.json"
+        return json.loads(path.read_text()) if path.is_file() else None
+
+    # -- the resume point ----------------------------------------------------------------------
+    @property
+    def state_dir(self) -> Path:
+        return self.path / "state"
+
+    @property
+    def state(self) -> Path:
+        """The resume checkpoint's stem: OUT/state/last(.safetensors, .json)."""
+        return self.state_dir / "last"
+
+    def resume_point(self, settings: dict[str, Any], meta_file: str | None = None
+                     ) -> dict[str, Any] | None:
+        """The saved state's metadata if an unfinished run with these `settings` is here; None if
+        there is none; a ValueError naming what differs if the run here was started otherwise.
+
+        `meta_file`: the state file (in OUT/state/) that holds the progress and, under "run", the
+        settings; default `last.json`, written with `last.safetensors` by `SaveEveryEpoch`.
+        """
+        meta_path = self.state_dir / meta_file if meta_file else self.state.with_suffix(".json")
+        if not meta_path.is_file() or (meta_file is None
+                                       and not self.state.with_suffix(".safetensors").is_file()):
+            return None
+        meta = json.loads(meta_path.read_text())
+        saved = meta.get("run") or {}
+        settings = json.loads(json.dumps(settings, default=str))
+        if saved != settings:
+            changed = sorted(k for k in set(settings) | set(saved) if saved.get(k) != settings.get(k))
+            raise ValueError(f"--out {self.path} holds an unfinished run with other settings "
+                             f"({', '.join(changed)}); use a new --out, or delete "
+                             f"{self.state_dir} to start afresh")
+        return meta
+
+    def clear_state(self) -> None:
+        """The run is finished: its resume point is no longer needed."""
+        shutil.rmtree(self.state_dir, ignore_errors=True)
+
+
+def run_info(device: Any) -> dict[str, Any]:
+    """The device and versions a run used, recorded in every metrics.json."""
+    import os
+    import platform
+
+    import torch
+
+    from lesson7.train import distributed as ddp
+
+    name = (torch.cuda.get_device_name(device) if device.type == "cuda"
+            else platform.processor() or "cpu")
+    return {"device": f"{device.type} ({name}, {torch.get_num_threads()} threads)",
+            "torch_version": torch.__version__, "world_size": ddp.world_size(),
+            "host_cpus": os.cpu_count()}
