@@ -136,7 +136,8 @@ def add_flags(parser: argparse.ArgumentParser, cls: type) -> argparse.ArgumentPa
         if not required and default is not None and not isinstance(default, bool):
             shown = ",".join(map(str, default)) if isinstance(default, (list, tuple)) else default
             help_text = f"{help_text} (default: {shown})".strip()
-        kw: dict[str, Any] = {"help": help_text or None, "dest": f.name}
+        # argparse expands %-formats in help: a literal % must be doubled
+        kw: dict[str, Any] = {"help": help_text.replace("%", "%%") or None, "dest": f.name}
         if meta.get("choices"):
             kw["choices"] = meta["choices"]
         if meta.get("metavar"):
