@@ -36,12 +36,13 @@ from torch import nn
 from torch.nn.utils import spectral_norm
 
 from lesson7.data.crappify import LessonCrappifier
+from lesson7.data.stats import IMAGENET_MEAN, IMAGENET_STD
 from lesson7.losses.gan import AdaptiveLoss, accuracy_thresh_expand
 from lesson7.models.critic import gan_critic
 
 SHARED = Path(__file__).resolve().parents[1] / ".." / "shared" / "datasets"
-MEAN = torch.tensor([0.485, 0.456, 0.406])[:, None, None]
-STD = torch.tensor([0.229, 0.224, 0.225])[:, None, None]
+MEAN = torch.tensor(IMAGENET_MEAN)[:, None, None]
+STD = torch.tensor(IMAGENET_STD)[:, None, None]
 
 
 def _tensor(img: Image.Image, size: int) -> torch.Tensor:  # -> (3, size, size) centre crop

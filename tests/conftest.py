@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from lesson7.data.tensor_batches import TensorBatches
+
 _DEFAULT_SHARED = Path(__file__).resolve().parents[1] / ".." / "shared"
 SHARED = Path(os.environ.get("LESSON7_SHARED", _DEFAULT_SHARED)).resolve()
 # The package finds offline weights through $LESSON7_WEIGHTS (lesson7/weights.py), never through
@@ -24,30 +26,13 @@ def shared_path(*parts: str) -> Path:
     return p
 
 
-class TensorLoader:
-    """Minimal loader over tensors (the Learner only needs iteration and len)."""
-
-    def __init__(self, x: torch.Tensor, y: torch.Tensor, bs: int, shuffle: bool = False) -> None:
-        self.x, self.y, self.bs, self.shuffle, self.epoch = x, y, bs, shuffle, 0
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
-
-    def __len__(self) -> int:
-        return (len(self.x) + self.bs - 1) // self.bs
-
-    def __iter__(self):
-        idx = torch.randperm(len(self.x), generator=torch.Generator().manual_seed(self.epoch)) \
-            if self.shuffle else torch.arange(len(self.x))
-        for i in range(0, len(idx), self.bs):
-            j = idx[i:i + self.bs]
-            yield self.x[j], self.y[j]
-
-
 class TensorData:
+    """Train and valid ``TensorBatches`` (valid: ``vx``/``vy``, or the training tensors)."""
+
     def __init__(self, x, y, bs=32, vx=None, vy=None):
-        self.train_dl = TensorLoader(x, y, bs, shuffle=True)
-        self.valid_dl = TensorLoader(x if vx is None else vx, y if vy is None else vy, bs * 2)
+        self.train_dl = TensorBatches(x, y, bs=bs)
+        self.valid_dl = TensorBatches(x if vx is None else vx, y if vy is None else vy,
+                                      bs=bs * 2, shuffle=False)
 
 
 @pytest.fixture

@@ -13,7 +13,21 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the same names, eagerly, for type checkers and IDEs
+    from lesson7.data.augment import (
+        Brightness,
+        Contrast,
+        CropPad,
+        Dihedral,
+        FlipLR,
+        Pad,
+        RandomCrop,
+        Rotate,
+        SymmetricWarp,
+        Transform,
+        Zoom,
+    )
     from lesson7.data.blocks import ImageList, ItemLists, LabelLists
+    from lesson7.data.dataset import ImageDataset
     from lesson7.data.datasets import (
         REGISTRY,
         DatasetSpec,
@@ -34,28 +48,13 @@ if TYPE_CHECKING:  # the same names, eagerly, for type checkers and IDEs
         resize_to_cover,
     )
     from lesson7.data.items import get_image_files
-    from lesson7.data.loaders import (
-        DataBunch,
-        ImageDataset,
-        InMemoryLoader,
-        StreamingLoader,
-        imagenet_stats,
-        shard_batches,
-    )
+    from lesson7.data.loaders import DataBunch, InMemoryLoader, StreamingLoader, shard_batches
+    from lesson7.data.resize import cover_crop
     from lesson7.data.show import show_batch
+    from lesson7.data.stats import IMAGENET_MEAN, IMAGENET_STD, imagenet_stats
+    from lesson7.data.tensor_batches import TensorBatches
     from lesson7.data.transforms import (
         BatchTransforms,
-        Brightness,
-        Contrast,
-        CropPad,
-        Dihedral,
-        FlipLR,
-        Pad,
-        RandomCrop,
-        Rotate,
-        SymmetricWarp,
-        Transform,
-        Zoom,
         brightness,
         contrast,
         crop_pad,
@@ -71,17 +70,21 @@ if TYPE_CHECKING:  # the same names, eagerly, for type checkers and IDEs
 
 _SOURCES: dict[str, tuple[str, ...]] = {
     "lesson7.data.blocks": ("ImageList", "ItemLists", "LabelLists"),
-    "lesson7.data.loaders": ("DataBunch", "ImageDataset", "InMemoryLoader", "StreamingLoader",
-                             "shard_batches", "imagenet_stats"),
+    "lesson7.data.dataset": ("ImageDataset",),
+    "lesson7.data.loaders": ("DataBunch", "InMemoryLoader", "StreamingLoader", "shard_batches"),
+    "lesson7.data.stats": ("IMAGENET_MEAN", "IMAGENET_STD", "imagenet_stats"),
+    "lesson7.data.tensor_batches": ("TensorBatches",),
+    "lesson7.data.resize": ("cover_crop",),
     "lesson7.data.images": ("IMAGE_EXTENSIONS", "ImageDecodeError", "open_image",
                             "open_pil_image", "read_image_array", "resize_to_cover",
                             "decode_stack"),
     "lesson7.data.items": ("get_image_files",),
+    "lesson7.data.augment": (
+        "Transform", "CropPad", "Pad", "RandomCrop", "FlipLR", "Dihedral", "Rotate", "Zoom",
+        "SymmetricWarp", "Brightness", "Contrast"),
     "lesson7.data.transforms": (
-        "Transform", "BatchTransforms", "CropPad", "Pad", "RandomCrop", "FlipLR", "Dihedral",
-        "Rotate", "Zoom", "SymmetricWarp", "Brightness", "Contrast",
-        "crop_pad", "rand_crop", "rand_pad", "flip_lr", "dihedral", "rotate", "rand_zoom",
-        "symmetric_warp", "brightness", "contrast", "get_transforms"),
+        "BatchTransforms", "crop_pad", "rand_crop", "rand_pad", "flip_lr", "dihedral", "rotate",
+        "rand_zoom", "symmetric_warp", "brightness", "contrast", "get_transforms"),
     "lesson7.data.datasets": ("REGISTRY", "DatasetSpec", "register_dataset", "resolve_dataset",
                               "default_data_dir", "download_file", "extract_archive",
                               "sha256_file"),
@@ -92,7 +95,8 @@ _MODULE_OF = {name: module for module, names in _SOURCES.items() for name in nam
 __all__ = [
     # data block API
     "ImageList", "ItemLists", "LabelLists", "DataBunch", "ImageDataset",
-    "InMemoryLoader", "StreamingLoader", "shard_batches", "imagenet_stats",
+    "InMemoryLoader", "StreamingLoader", "shard_batches", "TensorBatches", "cover_crop",
+    "IMAGENET_MEAN", "IMAGENET_STD", "imagenet_stats",
     # images and items
     "IMAGE_EXTENSIONS", "ImageDecodeError", "open_image", "open_pil_image", "read_image_array",
     "resize_to_cover", "decode_stack", "get_image_files",

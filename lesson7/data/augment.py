@@ -1,6 +1,6 @@
 """The random transforms themselves: size/pad/crop, geometry, lighting, and their draws.
 
-Scope: one class per fastai v1 transform (REFERENCE §3.12), each drawing its random
+Scope: one class per fastai v1 transform (``get_transforms()``), each drawing its random
 parameters for a whole batch on the CPU from a ``torch.Generator`` (reproducible on any
 device); the item-level "crop to ``size``" helpers the loaders use. Applying them -- in a fixed
 order, one fused resample for all geometry, the same draws for an image target -- is
@@ -28,6 +28,7 @@ from torch import Tensor
 __all__ = [
     "Size", "Draw", "Transform", "CropPad", "Pad", "RandomCrop", "FlipLR", "Dihedral", "Rotate",
     "Zoom", "SymmetricWarp", "Brightness", "Contrast", "crop_offsets", "crop_batch", "crop_array",
+    "eye_batch",
 ]
 
 Size = int | tuple[int, int]
@@ -180,7 +181,8 @@ def crop_array(arr: np.ndarray, size: Size, row_pct: float | None = None,
 # --- geometry ---------------------------------------------------------------------------------
 
 
-def _eye(n: int) -> Tensor:
+def eye_batch(n: int) -> Tensor:
+    """``n`` 3x3 identity matrices, (n, 3, 3) float64: the start of every geometry matrix."""
     return torch.eye(3, dtype=torch.float64).repeat(n, 1, 1)
 
 
@@ -195,7 +197,7 @@ class FlipLR(Transform):
         return {"flip": self.applied(n, gen)}
 
     def matrix(self, d: Draw, aspect: float) -> Tensor:
-        m = _eye(len(d["flip"]))
+        m = eye_batch(len(d["flip"]))
         m[:, 0, 0] = 1.0 - 2.0 * d["flip"].double()
         return m
 
@@ -212,7 +214,7 @@ class Dihedral(Transform):
 
     def matrix(self, d: Draw, aspect: float) -> Tensor:
         k = d["k"]
-        m = _eye(len(k))
+        m = eye_batch(len(k))
         m[:, 0, 0] = torch.where(k & 1 > 0, -1.0, 1.0).double()
         m[:, 1, 1] = torch.where(k & 2 > 0, -1.0, 1.0).double()
         swap = (k & 4) > 0
@@ -235,7 +237,7 @@ class Rotate(Transform):
     def matrix(self, d: Draw, aspect: float) -> Tensor:
         # Rotate in pixel space: S^-1 R S with S = diag(W/2, H/2) the normalised->pixel scale.
         theta = d["angle"] * math.pi / 180
-        m = _eye(len(theta))
+        m = eye_batch(len(theta))
         m[:, 0, 0], m[:, 0, 1] = theta.cos(), -theta.sin() / aspect
         m[:, 1, 0], m[:, 1, 1] = theta.sin() * aspect, theta.cos()
         return m
@@ -262,7 +264,7 @@ class Zoom(Transform):
 
     def matrix(self, d: Draw, aspect: float) -> Tensor:
         s = 1 - 1 / d["scale"]  # fastai _zoom: the centre may move by at most 1 - 1/scale
-        m = _eye(len(s))
+        m = eye_batch(len(s))
         m[:, 0, 0] = m[:, 1, 1] = 1 / d["scale"]
         m[:, 0, 2] = s * (2 * d["col_pct"] - 1)
         m[:, 1, 2] = s * (2 * d["row_pct"] - 1)

@@ -32,6 +32,8 @@ from typing import Any
 
 import torch
 
+from lesson7.data.augment import Size, Transform
+from lesson7.data.dataset import ImageDataset
 from lesson7.data.datasets import default_data_dir
 from lesson7.data.images import ImageDecodeError, decode_stack, open_image, read_image_array
 from lesson7.data.items import get_image_files
@@ -42,9 +44,9 @@ from lesson7.data.labels import (
     label_from_func,
     make_classes,
 )
-from lesson7.data.loaders import DataBunch, ImageDataset, InMemoryLoader, StreamingLoader
-from lesson7.data.splits import split_by_folder, split_by_idxs, split_by_rand_pct, split_none
-from lesson7.data.transforms import BatchTransforms, Size, Transform
+from lesson7.data.loaders import DataBunch, InMemoryLoader, StreamingLoader
+from lesson7.data.splits import split_by_folder, split_by_rand_pct, split_none
+from lesson7.data.transforms import BatchTransforms
 
 __all__ = ["ImageList", "ItemLists", "LabelLists"]
 
@@ -98,10 +100,6 @@ class ImageList:
     def split_none(self) -> ItemLists:
         """All items for training, none for validation."""
         return self._split(split_none(len(self)), [self.path])
-
-    def split_by_idx(self, valid_idx: Sequence[int]) -> ItemLists:
-        """The items at ``valid_idx`` for validation."""
-        return self._split(split_by_idxs(len(self), valid_idx), [self.path])
 
 
 class ItemLists:

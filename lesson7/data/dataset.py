@@ -13,8 +13,8 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
+from lesson7.data.augment import Size, crop_array, crop_batch
 from lesson7.data.images import ImageDecodeError, read_image_array
-from lesson7.data.transforms import Size, crop_array, crop_batch
 
 __all__ = ["ImageDataset"]
 

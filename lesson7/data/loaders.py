@@ -38,14 +38,15 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader
 
+from lesson7.data.augment import crop_batch
 from lesson7.data.dataset import ImageDataset
-from lesson7.data.transforms import BatchTransforms, crop_batch
+from lesson7.data.stats import imagenet_stats  # re-exported: the loaders' usual `normalize` stats
+from lesson7.data.transforms import BatchTransforms
 
-__all__ = ["ImageDataset", "InMemoryLoader", "StreamingLoader", "DataBunch", "Stats",
-           "imagenet_stats", "shard_batches"]
+__all__ = ["InMemoryLoader", "StreamingLoader", "DataBunch", "Stats", "imagenet_stats",
+           "shard_batches"]
 
 Stats = tuple[Sequence[float], Sequence[float]]
-imagenet_stats: Stats = ([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])
 Batch = tuple[Tensor, Tensor]
 
 
@@ -90,11 +91,6 @@ class _Loader:
         self.stats: tuple[Tensor, Tensor] | None = None
         self.do_x, self.do_y = True, False
         self._len: int | None = None
-
-    @property
-    def batch_size(self) -> int:
-        """Nominal batch size (validation shards may use slightly different sizes)."""
-        return self.bs
 
     def set_epoch(self, epoch: int) -> None:
         """Use the order (and augmentation draws) of ``epoch`` for the next iteration."""

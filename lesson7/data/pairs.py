@@ -6,9 +6,10 @@ copies stored under another suffix still pair. LR files without an HR partner ar
 one ValueError rather than failing one by one during training. Both folders are listed by
 `items.get_image_files` (hidden files skipped; a folder without images is a ValueError).
 
-Bicubic track (SR literature, REFERENCE §5): the HR image is cropped to a multiple of `scale`
-("modcrop"), downscaled with bicubic resampling, and the network input is that LR image
-upscaled back with bicubic, as the lesson feeds its U-Net upsampled crappified images.
+Bicubic track (SR literature, e.g. Lim et al. 2017, EDSR, arXiv:1707.02921): the HR image is
+cropped to a multiple of `scale` ("modcrop"), downscaled with bicubic resampling, and the
+network input is that LR image upscaled back with bicubic, as the lesson feeds its U-Net
+upsampled crappified images.
 PIL's bicubic (a = -0.5, antialiased) stands in for MATLAB's `imresize`; on Set5 x4 the
 baseline comes out 28.43 dB Y vs the published 28.42.
 Refs: Dong et al. 2014 (SRCNN protocol); EDSR `src/data/common.py`.

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["Split", "split_by_folder", "split_by_rand_pct", "split_none", "split_by_idxs"]
+__all__ = ["Split", "split_by_folder", "split_by_rand_pct", "split_none"]
 
 Split = tuple[list[int], list[int]]
 """(train indices, valid indices), each sorted."""
@@ -55,12 +55,3 @@ def split_by_rand_pct(n_items: int, valid_pct: float = 0.2, seed: int | None = N
 def split_none(n_items: int) -> Split:
     """Everything is training data; the validation set is empty."""
     return list(range(n_items)), []
-
-
-def split_by_idxs(n_items: int, valid_idx: Sequence[int]) -> Split:
-    """``valid_idx`` for validation, the rest for training."""
-    valid = sorted(set(int(i) for i in valid_idx))
-    if valid and (valid[0] < 0 or valid[-1] >= n_items):
-        raise ValueError(f"valid_idx out of range for {n_items} items: {valid[0]}..{valid[-1]}")
-    chosen = set(valid)
-    return [i for i in range(n_items) if i not in chosen], valid

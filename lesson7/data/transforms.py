@@ -1,11 +1,11 @@
 """Batch data augmentation, vectorised on the batch's device, with the same draws for x and y.
 
-Scope: the transforms the lesson uses with fastai v1 ``get_transforms()`` semantics (REFERENCE
-§3.12) and ``rand_pad``, applied to a whole float batch (B, C, H, W) in [0, 1]; plus the
-item-level "crop to ``size``" helpers the loaders use. Random parameters are drawn on the CPU
-from a ``torch.Generator`` (reproducible on any device) and moved to the batch's device.
-The transform classes and crop helpers live in ``lesson7.data.augment`` (re-exported here); this
-module is the pipeline that applies them (``BatchTransforms``) and the lesson's factories.
+Scope: the transforms the lesson uses with fastai v1 ``get_transforms()`` semantics
+(``fastai/vision/transform.py``) and ``rand_pad``, applied to a whole float batch (B, C, H, W)
+in [0, 1]. Random parameters are drawn on the CPU from a ``torch.Generator`` (reproducible on
+any device) and moved to the batch's device. The transform classes and the item-level "crop to
+``size``" helpers live in ``lesson7.data.augment``; this module is the pipeline that applies
+them (``BatchTransforms``) and the lesson's factories (``rand_pad``, ``get_transforms``, ...).
 
 A pipeline runs in a fixed order, whatever the list order (as fastai sorts by ``order``):
   pad -> geometry (flip / dihedral / rotate / zoom / symmetric warp: ONE affine_grid + ONE
@@ -49,18 +49,14 @@ from lesson7.data.augment import (
     SymmetricWarp,
     Transform,
     Zoom,
-    _eye,
-    crop_array,
     crop_batch,
-    crop_offsets,
+    eye_batch,
 )
 
 __all__ = [
-    "Size", "Transform", "CropPad", "Pad", "RandomCrop", "FlipLR", "Dihedral", "Rotate", "Zoom",
-    "SymmetricWarp", "Brightness", "Contrast", "BatchTransforms",
+    "BatchTransforms",
     "crop_pad", "rand_crop", "rand_pad", "flip_lr", "dihedral", "rotate", "rand_zoom",
     "symmetric_warp", "brightness", "contrast", "get_transforms",
-    "crop_offsets", "crop_batch", "crop_array",
 ]
 
 # --- the pipeline -----------------------------------------------------------------------------
@@ -128,7 +124,7 @@ class BatchTransforms:
             flip = flip.to(x.device)[:, None, None, None]
             return torch.where(flip, x.flip(-1), x), [torch.where(flip, t.flip(-1), t) for t in ys]
         aspect = x.shape[-1] / x.shape[-2]
-        mat, homog = _eye(x.shape[0]), None
+        mat, homog = eye_batch(x.shape[0]), None
         flips = [t for t in geo if isinstance(t, FlipLR)]
         for t in [t for t in geo if not isinstance(t, FlipLR)] + flips:  # flip last, like fastai
             if isinstance(t, SymmetricWarp):
@@ -239,7 +235,7 @@ def get_transforms(do_flip: bool = True, flip_vert: bool = False, max_rotate: fl
                    max_zoom: float = 1.1, max_lighting: float = 0.2, max_warp: float = 0.2,
                    p_affine: float = 0.75, p_lighting: float = 0.75,
                    xtra_tfms: Sequence[Transform] = ()) -> tuple[list[Transform], list[Transform]]:
-    """fastai v1 defaults: (train, valid) transform lists (REFERENCE §3.12)."""
+    """fastai v1 defaults: (train, valid) transform lists (``get_transforms``)."""
     train: list[Transform] = [rand_crop()]
     if do_flip:
         train.append(dihedral() if flip_vert else flip_lr(p=0.5))

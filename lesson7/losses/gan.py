@@ -1,7 +1,7 @@
 """GAN losses: the lesson's BCE GAN (patch critic) and the WGAN / WGAN-GP losses.
 
 Scope: pure loss functions and the critic metric; who calls them when is `lesson7.gan`.
-Sign convention for the Wasserstein losses is fastai v1's (REFERENCE §3.10): the critic minimises
+Sign convention for the Wasserstein losses is fastai v1's (`fastai/vision/gan.py`): the critic minimises
 `critic(real).mean() - critic(fake).mean()`, so it scores *real* images low, and the generator
 minimises `critic(fake).mean()`. This is Arjovsky et al.'s objective with the critic negated; it
 keeps our loss values comparable with the lesson's recorded ones (disc_loss < 0).

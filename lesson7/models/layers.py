@@ -1,8 +1,9 @@
 """The lesson's building blocks: conv_layer, res_block, SequentialEx/MergeLayer, DenseBlock,
 SelfAttention, PixelShuffle_ICNR, sigmoid_range.
 
-Semantics follow fastai v1 `fastai/layers.py` (REFERENCE §3.1-3.5) with its bugs fixed:
-ICNR survives weight norm (B3), blur only when asked for (B2), explicit `norm_type` (B4).
+Semantics follow fastai v1 `fastai/layers.py` with its bugs fixed (ids as in docs/architecture.md,
+Differences from fastai v1): ICNR survives weight norm (B3), blur only when asked for (B2),
+explicit `norm_type` (B4).
 Refs: He et al. 2015 (ResNet); Zhang et al. 2018 (SAGAN, arXiv:1805.08318);
 Aitken et al. 2017 (ICNR, arXiv:1707.02937); Sugawara et al. 2018 (blur, arXiv:1806.02658).
 """
@@ -40,7 +41,7 @@ def conv_layer(ni: int, nf: int, ks: int = 3, stride: int = 1, padding: int | No
                bias: bool | None = None, norm_type: NormType = "batch", use_activ: bool = True,
                leaky: float | None = None, transpose: bool = False, self_attention: bool = False,
                init: Init = nn.init.kaiming_normal_) -> nn.Sequential:
-    """conv -> ReLU (or LeakyReLU) -> BatchNorm, the lesson's order (REFERENCE §3.1).
+    """conv -> ReLU (or LeakyReLU) -> BatchNorm, the lesson's order (fastai v1 `conv_layer`).
 
     `norm_type` "weight"/"spectral" wrap the conv; "batch" appends BatchNorm2d. The conv has a
     bias only when no BatchNorm follows. `init` runs *before* any weight/spectral norm wrapper,
@@ -63,7 +64,7 @@ def conv_layer(ni: int, nf: int, ks: int = 3, stride: int = 1, padding: int | No
     if use_activ:
         layers.append(nn.LeakyReLU(leaky, inplace=True) if leaky is not None else nn.ReLU(inplace=True))
     if use_bn:
-        # fastai v1 ignores BatchZero here (REFERENCE §1 quirks); we honour it.
+        # fastai v1 `conv_layer` ignores BatchZero here (a quirk); we honour it.
         layers.append(batchnorm_2d(nf, zero=norm_type == "batch_zero"))
     elif norm_type == "instance":
         layers.append(nn.InstanceNorm2d(nf, affine=True))
@@ -139,7 +140,7 @@ def _conv1d_sn(ni: int, no: int) -> nn.Module:
 
 
 class SelfAttention(nn.Module):
-    """SAGAN self-attention; gamma starts at 0 so the layer is the identity at init (§3.3)."""
+    """SAGAN self-attention; gamma starts at 0 so the layer is the identity at init (Zhang et al. 2018)."""
 
     def __init__(self, n_channels: int) -> None:
         super().__init__()
@@ -171,7 +172,10 @@ def icnr_(w: Tensor, scale: int = 2, init: Init = nn.init.kaiming_normal_) -> Te
 
 
 class PixelShuffle_ICNR(nn.Module):  # noqa: N801 - the lesson's name
-    """Upsample by `scale`: 1x1 conv to nf*scale^2, ReLU, PixelShuffle, optional blur (§3.4)."""
+    """Upsample by `scale`: 1x1 conv to nf*scale^2, ReLU, PixelShuffle, optional blur.
+
+    fastai v1 `PixelShuffle_ICNR`; blur from Sugawara et al. 2018 (arXiv:1806.02658).
+    """
 
     def __init__(self, ni: int, nf: int | None = None, scale: int = 2, blur: bool = False,
                  norm_type: NormType = "weight", leaky: float | None = None) -> None:

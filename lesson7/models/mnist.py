@@ -1,4 +1,4 @@
-"""The lesson's MNIST models, built from scratch (REFERENCE §2.1, `lesson7-resnet-mnist`).
+"""The lesson's MNIST models, built from scratch (`lesson7-resnet-mnist.ipynb`).
 
 Three steps of the same idea: a plain stride-2 CNN (28→14→7→4→2→1), the same with `conv_layer`,
 and a "ResNet-ish" one with a `res_block` after each stride-2 conv. Ref: He et al. 2015.

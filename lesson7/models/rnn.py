@@ -7,7 +7,8 @@ Scope: the models of Lesson 7's "human numbers" notebook (Model0-Model5, nh=64) 
 The arrows of the lesson's diagrams: ``i_h`` input -> hidden (green, an embedding), ``h_h``
 hidden -> hidden (brown), ``h_o`` hidden -> output (blue).
 
-Deliberate differences from the notebook (course-v3 HEAD, 2019-01-25):
+Deliberate differences from the notebook (course-v3 HEAD, 2019-01-25; B9 as in
+docs/architecture.md, Differences from fastai v1):
 
 - **B9**: the notebook's Model0 computes its first step as ``bn(relu(i_h(x0)))``, without
   ``h_h``, so it is not the same function as Model1; its recorded numbers (acc4 0.409) predate

@@ -4,9 +4,10 @@ A dummy forward pass (hooks as context managers) finds the encoder children afte
 feature map shrinks; their outputs become the skip connections. The decoder mirrors them
 deepest-first with `UnetBlock`s (PixelShuffle_ICNR upsampling, concat with the batch-normed
 skip, two convs), then upsamples to the input size, concatenates the raw input ("last cross")
-and maps to `n_out` channels (REFERENCE §3.6).
+and maps to `n_out` channels (fastai v1 `fastai/vision/models/unet.py`).
 
-Differences from fastai v1 `fastai/vision/models/unet.py` (all deliberate):
+Differences from fastai v1 (all deliberate; bug ids as in docs/architecture.md, Differences
+from fastai v1):
 - skips are read in `forward` as the encoder runs, so they carry gradients into the encoder (B1);
 - blur only where flagged, ICNR survives weight norm (B2, B3: see `layers.py`);
 - the last cross adds the real input channel count (B5) and the encoder is probed at the real
@@ -60,7 +61,7 @@ def _up_scale(small: Sequence[int], big: Sequence[int]) -> int:
 
 
 class UnetBlock(nn.Module):
-    """Upsample `up_in`, merge with the encoder skip, then two convs (REFERENCE §3.6)."""
+    """Upsample `up_in`, merge with the encoder skip, then two convs (fastai v1 `UnetBlock`)."""
 
     def __init__(self, up_in_c: int, x_in_c: int, final_div: bool = True, blur: bool = False,
                  self_attention: bool = False, norm_type: NormType = "batch",

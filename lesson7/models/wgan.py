@@ -6,7 +6,7 @@ Difference from fastai v1 `basic_critic`: it ends in `AvgFlatten` (the mean over
 one scalar); ours returns one score per image, (B,), and the losses take the mean. The
 Wasserstein losses are unchanged, and the gradient penalty (which needs per-image scores) works.
 Refs: Radford et al. 2015 (DCGAN, arXiv:1511.06434); Arjovsky et al. 2017 (WGAN,
-arXiv:1701.07875); fastai v1 `fastai/vision/gan.py` (REFERENCE §3.10).
+arXiv:1701.07875); fastai v1 `fastai/vision/gan.py`.
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ ran with, which gives its ``nv = 38`` (8 specials + 30 words) and its ids: the l
 "xxbos eight thousand one ," as ``[2, 18, 10, 11, 8]``.
 
 Refs: fastai v1 ``fastai/text/transform.py`` (``Vocab.create``: most common first, ``min_freq``,
-specials moved to the front); REFERENCE.md §3.13.
+specials moved to the front); course-v3 ``lesson7-human-numbers.ipynb`` (``nv = 38``).
 """
 
 from __future__ import annotations

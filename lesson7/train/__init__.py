@@ -15,7 +15,7 @@ from lesson7.train.callbacks import (
     TerminateOnNaN,
 )
 from lesson7.train.checkpoint import load_checkpoint, read_metadata, save_checkpoint
-from lesson7.train.hooks import Hook, Hooks, eval_mode, output_shapes
+from lesson7.train.hooks import Hook, Hooks, eval_mode
 from lesson7.train.learner import EVENTS, Learner, pick_device
 from lesson7.train.metrics import accuracy, error_rate
 from lesson7.train.optim import adamw, lr_per_group
@@ -26,6 +26,6 @@ __all__ = [
     "Learner", "MixedPrecision", "ParamScheduler", "ProgressBar", "Recorder", "SaveEveryEpoch",
     "TerminateOnNaN", "accuracy", "adamw", "atomic_path", "atomic_write_json", "atomic_write_text",
     "combine", "cos_sched", "error_rate", "eval_mode", "load_checkpoint", "lr_per_group",
-    "one_cycle", "one_cycle_moms", "output_shapes", "pick_device", "read_metadata",
+    "one_cycle", "one_cycle_moms", "pick_device", "read_metadata",
     "save_checkpoint",
 ]

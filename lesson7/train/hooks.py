@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from torch import Tensor, nn
+from torch import nn
 
 HookFn = Callable[[nn.Module, tuple, Any], Any]
 
@@ -80,12 +80,3 @@ def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
         yield model
     finally:
         model.train(was_training)
-
-
-def output_shapes(model: nn.Module, x: Tensor, modules: Iterable[nn.Module]) -> list[tuple[int, ...]]:
-    """Output shape of each of `modules` for one forward pass of `x` (no grad, eval mode)."""
-    import torch
-
-    with Hooks(modules, lambda m, i, o: tuple(o.shape)) as hooks, torch.no_grad(), eval_mode(model):
-        model(x)
-    return hooks.stored

@@ -143,7 +143,7 @@ class Learner:
                       div: float = 25.0, div_final: float = 25e4,
                       moms: tuple[float, float, float] = (0.95, 0.85, 0.95), wd: float | None = None,
                       cbs: Sequence[Callback] = (), start_epoch: int = 0) -> None:
-        """Train with the one-cycle policy (REFERENCE §3.8); see `_fit` for `start_epoch`."""
+        """Train with the one-cycle policy (fastai v1 `fit_one_cycle`); see `_fit` for `start_epoch`."""
         lrs = lr_per_group(self.lr if lr_max is None else lr_max, len(self.layer_groups))
         sched = ParamScheduler({"lr": [one_cycle(v, pct_start, div, div_final) for v in lrs],
                                 "mom": [one_cycle_moms(moms, pct_start)] * len(lrs)})

@@ -1,10 +1,10 @@
 """Layer groups, discriminative learning rates, freezing, and the AdamW the Learner uses.
 
-fastai v1 semantics (REFERENCE §3.7-3.8): `slice(b)` gives `[b/10, ..., b/10, b]`, `slice(a, b)`
-is geometric over the groups; Adam betas (0.9, 0.99) with decoupled weight decay
-(`p <- p * (1 - lr * wd)`, Loshchilov & Hutter 2019, arXiv:1711.05101); `bn_wd=False` exempts
-BatchNorm and bias parameters from decay. Frozen groups keep their BatchNorm trainable
-(`train_bn=True`).
+fastai v1 semantics (`fastai/basic_train.py`, `Learner.lr_range`): `slice(b)` gives
+`[b/10, ..., b/10, b]`, `slice(a, b)` is geometric over the groups; Adam betas (0.9, 0.99)
+with decoupled weight decay (`p <- p * (1 - lr * wd)`, Loshchilov & Hutter 2019,
+arXiv:1711.05101); `bn_wd=False` exempts BatchNorm and bias parameters from decay. Frozen
+groups keep their BatchNorm trainable (`train_bn=True`).
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Pure schedules: `pct` in [0, 1] -> value, and the callback that applies them.
 
-one-cycle as in fastai v1 `fit_one_cycle` (REFERENCE §3.8): LR cosine from lr_max/div up to
-lr_max over `pct_start`, then cosine down to lr_max/div_final; momentum (Adam beta1) the mirror
-image, 0.95 -> 0.85 -> 0.95. Ref: Smith 2018, arXiv:1803.09820.
+one-cycle as in fastai v1 `fit_one_cycle` (`fastai/train.py`, `fastai/callbacks/one_cycle.py`):
+LR cosine from lr_max/div up to lr_max over `pct_start`, then cosine down to lr_max/div_final;
+momentum (Adam beta1) the mirror image, 0.95 -> 0.85 -> 0.95. Ref: Smith 2018, arXiv:1803.09820.
 """
 
 from __future__ import annotations

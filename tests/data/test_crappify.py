@@ -338,4 +338,4 @@ def test_set5_bicubic_x4_baseline_matches_the_literature():
     for f in files:
         hr, _, up = bicubic_degrade(Image.open(f).convert("RGB"), 4)
         scores.append(psnr_y(t(up), t(hr), 4).item())
-    assert np.mean(scores) == pytest.approx(28.42, abs=0.05)  # REFERENCE §5: 28.42 (MATLAB)
+    assert np.mean(scores) == pytest.approx(28.42, abs=0.05)  # RCAN paper (Zhang et al. 2018): 28.42 (MATLAB)

@@ -9,15 +9,11 @@ import torch
 import torch.nn.functional as F
 from torch.overrides import TorchFunctionMode
 
+from lesson7.data.augment import FlipLR, Rotate, SymmetricWarp, Zoom, crop_batch
 from lesson7.data.transforms import (
     BatchTransforms,
-    FlipLR,
-    Rotate,
-    SymmetricWarp,
-    Zoom,
     brightness,
     contrast,
-    crop_batch,
     flip_lr,
     get_transforms,
     rand_pad,

@@ -1,6 +1,6 @@
 """Dynamic U-Net: shapes for several encoders and odd sizes, skip gradients (B1), ICNR under
 weight norm (B3), blur only where flagged (B2), self-attention placement, the resnet34 channel
-plan of REFERENCE §3.6, fastai 2.8's parameter count, and the 3-group frozen learner."""
+plan of fastai v1's `DynamicUnet`, fastai 2.8's parameter count, and the 3-group frozen learner."""
 
 from __future__ import annotations
 
