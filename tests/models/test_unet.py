@@ -12,6 +12,7 @@ import torch
 import torchvision
 from torch import nn
 
+from lesson7.data.tensor_batches import TensorBatches
 from lesson7.models.encoders import (
     PretrainedWeightsUnavailable,
     create_encoder,
@@ -180,24 +181,13 @@ def test_splitter_three_groups_cover_every_parameter():
     assert {id(p) for p in m.encoder[5].parameters()} <= {id(p) for p in groups[0]}
 
 
-class _Batches:
-    def __init__(self, x, y):
-        self.x, self.y = x, y
-
-    def __len__(self):
-        return 1
-
-    def __iter__(self):
-        yield self.x, self.y
-
-
 class _TinyImageData:
     c = 3
 
     def __init__(self):
         g = torch.Generator().manual_seed(0)
         x = torch.randn(4, 3, 32, 32, generator=g)
-        self.train_dl = self.valid_dl = _Batches(x, x.clone())
+        self.train_dl = self.valid_dl = TensorBatches(x, x.clone(), bs=4, shuffle=False)
 
     def one_batch(self):
         return self.x_y()
