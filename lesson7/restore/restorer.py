@@ -20,6 +20,7 @@ from PIL import Image
 from torch import Tensor, nn
 
 from lesson7.models.encoders import create_encoder
+from lesson7.models.sr_unet import SRUnet
 from lesson7.models.unet import DynamicUnet
 from lesson7.restore.tiles import predict_tiled
 from lesson7.train.checkpoint import load_checkpoint, read_metadata, save_checkpoint
@@ -48,6 +49,10 @@ class UnetConfig:
     std: list[float] = field(default_factory=lambda: [0.229, 0.224, 0.225])
     scale: float = 1.0
     """Input upsampling factor at prediction time (4 for a bicubic-x4 model)."""
+    upscale: int = 1
+    """The model enlarges its input by this itself (an `SRUnet`); 1 for the lesson's U-Net."""
+    features: int = 32
+    """`SRUnet`: channels of the U-Net output and the upsampling tail."""
 
     @classmethod
     def from_meta(cls, meta: dict[str, Any]) -> UnetConfig:
@@ -59,10 +64,13 @@ class UnetConfig:
 
 
 def build_unet(cfg: UnetConfig, pretrained: bool = False,
-               weights_path: str | os.PathLike | None = None) -> DynamicUnet:
-    """The DynamicUnet described by `cfg`."""
+               weights_path: str | os.PathLike | None = None) -> nn.Module:
+    """The DynamicUnet (or, with `upscale` > 1, the SRUnet) described by `cfg`."""
     encoder = create_encoder(cfg.arch, pretrained=pretrained, weights_path=weights_path,
                              in_channels=cfg.in_channels)
+    if cfg.upscale > 1:
+        return SRUnet(encoder, cfg.upscale, cfg.features, cfg.img_size, blur=cfg.blur,
+                      self_attention=cfg.self_attention, norm_type=cfg.norm_type)
     return DynamicUnet(encoder, cfg.n_out, cfg.img_size, blur=cfg.blur,
                        self_attention=cfg.self_attention, y_range=cfg.y_range,
                        last_cross=cfg.last_cross, bottle=cfg.bottle, norm_type=cfg.norm_type)
@@ -127,27 +135,45 @@ class Restorer:
 
     @torch.no_grad()
     def restore_tensor(self, img: Tensor, tile: int = 512, overlap: int = 32) -> Tensor:
-        """(C, H, W) in [0, 1], already at the output size -> restored (C_out, H, W) in [0, 1]."""
+        """(C, H, W) in [0, 1] -> restored (C_out, H*u, W*u) in [0, 1], u = `cfg.upscale`: the
+        model's own input (already upsampled by `cfg.scale` for the lesson's U-Net)."""
         x = (img.to(self.device) - self.mean) / self.std
-        out = predict_tiled(self._run, x, tile, overlap)           # (C_out, H, W), normalised
+        out = predict_tiled(self._run, x, tile, overlap, self.cfg.upscale)  # normalised
         c = out.shape[0]
         mean = self.mean.cpu()[:c] if c <= len(self.mean) else self.mean.cpu().mean()
         std = self.std.cpu()[:c] if c <= len(self.std) else self.std.cpu().mean()
         return (out * std + mean).clamp(0, 1)
 
+    @property
+    def default_scale(self) -> float:
+        """How much `restore` enlarges an image unless told otherwise."""
+        return float(self.cfg.upscale) if self.cfg.upscale > 1 else self.cfg.scale
+
     def upscale_input(self, img: Image.Image, scale: float | None = None) -> Image.Image:
-        """The model's input for `img`: bicubic upsampling by `scale` (default: the trained one)."""
-        scale = self.cfg.scale if scale is None else scale
-        if scale <= 0:
+        """The model's input for `img`: bicubic upsampling by `scale` (default: the trained one);
+        a model that upscales itself takes `img` as it is."""
+        scale = self.default_scale if scale is None else scale
+        if not scale > 0:
             raise ValueError(f"--scale must be > 0, got {scale}")
-        if scale == 1:
+        if scale == 1 or self.cfg.upscale > 1:
             return img
         w, h = img.size
         return img.resize((round(w * scale), round(h * scale)), Image.Resampling.BICUBIC)
 
     def restore(self, img: Image.Image, scale: float | None = None, tile: int = 512,
                 overlap: int = 32) -> Image.Image:
-        """PIL in -> restored PIL out (upsampled by `scale` first)."""
+        """PIL in -> restored PIL out, `scale` times larger (default: the trained scale).
+
+        The lesson's U-Net gets its input bicubic-upsampled by `scale` first. A model that
+        upscales by u itself (`SRUnet`) runs on the image as it is, and its output is resized
+        (Lanczos) to `scale` when that differs from u: a x4 model also gives x2 and x1.
+        """
         mode = "L" if self.cfg.in_channels == 1 else "RGB"
-        x = pil_to_tensor(self.upscale_input(img.convert(mode), scale))
-        return tensor_to_pil(self.restore_tensor(x, tile, overlap))
+        img = img.convert(mode)
+        scale = self.default_scale if scale is None else scale
+        x = pil_to_tensor(self.upscale_input(img, scale))
+        out = tensor_to_pil(self.restore_tensor(x, tile, overlap))
+        target = (round(img.width * scale), round(img.height * scale))
+        if self.cfg.upscale > 1 and out.size != target:
+            out = out.resize(target, Image.Resampling.LANCZOS)
+        return out

@@ -45,34 +45,38 @@ def blend_ramp(length: int, overlap: int, first: bool, last: bool) -> Tensor:
 
 @torch.no_grad()
 def predict_tiled(model: Callable[[Tensor], Tensor], img: Tensor, tile: int = 512,
-                  overlap: int = 32) -> Tensor:
-    """`model` applied to (C, H, W) `img` in overlapping tiles; returns (C_out, H, W).
+                  overlap: int = 32, scale: int = 1) -> Tensor:
+    """`model` applied to (C, H, W) `img` in overlapping tiles; returns (C_out, H*scale, W*scale).
 
-    The model is called on (1, C, h, w) tiles on `img`'s device and must return the same
-    spatial size. The output is accumulated on the CPU in float32.
+    The model is called on (1, C, h, w) tiles on `img`'s device and must return
+    (1, C_out, h*scale, w*scale): `scale` > 1 for a model that enlarges its input itself. `tile`
+    and `overlap` are in input pixels. The output is accumulated on the CPU in float32.
     """
     if img.dim() != 3:
         raise ValueError(f"expected a (C, H, W) image, got shape {tuple(img.shape)}")
     if overlap < 0:
         raise ValueError(f"--overlap must be >= 0, got {overlap}")
+    if scale < 1:
+        raise ValueError(f"scale must be >= 1, got {scale}")
     _, h, w = img.shape
+    s = scale
     ys, xs = tile_starts(h, tile, overlap), tile_starts(w, tile, overlap)
     out: Tensor | None = None
-    weight = torch.zeros(1, h, w)
+    weight = torch.zeros(1, h * s, w * s)
     for i, y0 in enumerate(ys):
         th = min(tile, h)
-        wy = blend_ramp(th, overlap, first=i == 0, last=i == len(ys) - 1)
+        wy = blend_ramp(th * s, overlap * s, first=i == 0, last=i == len(ys) - 1)
         for j, x0 in enumerate(xs):
             tw = min(tile, w)
-            wx = blend_ramp(tw, overlap, first=j == 0, last=j == len(xs) - 1)
-            pred = model(img[None, :, y0:y0 + th, x0:x0 + tw])[0].float().cpu()  # (C_out, th, tw)
-            if pred.shape[-2:] != (th, tw):
-                raise ValueError(f"model changed the tile size {(th, tw)} "
-                                 f"to {tuple(pred.shape[-2:])}")
+            wx = blend_ramp(tw * s, overlap * s, first=j == 0, last=j == len(xs) - 1)
+            pred = model(img[None, :, y0:y0 + th, x0:x0 + tw])[0].float().cpu()  # (C_out, th*s, tw*s)
+            if pred.shape[-2:] != (th * s, tw * s):
+                raise ValueError(f"model turned a {(th, tw)} tile into {tuple(pred.shape[-2:])}, "
+                                 f"expected {(th * s, tw * s)}")
             if out is None:
-                out = torch.zeros(pred.shape[0], h, w)
-            wt = wy[:, None] * wx[None, :]                                            # (th, tw)
-            out[:, y0:y0 + th, x0:x0 + tw] += pred * wt
-            weight[:, y0:y0 + th, x0:x0 + tw] += wt
+                out = torch.zeros(pred.shape[0], h * s, w * s)
+            wt = wy[:, None] * wx[None, :]                                    # (th*s, tw*s)
+            out[:, y0 * s:(y0 + th) * s, x0 * s:(x0 + tw) * s] += pred * wt
+            weight[:, y0 * s:(y0 + th) * s, x0 * s:(x0 + tw) * s] += wt
     assert out is not None
     return out / weight

@@ -325,3 +325,20 @@ class SaveEveryEpoch(Callback):
 
     def after_epoch(self, learn: Learner) -> None:
         learn.save(self.name, epoch=learn.epoch + 1, history=learn.recorder.history, **self.meta)
+
+
+class TimeBudget(Callback):
+    """Stop training cleanly (after a batch, `CancelFit`) once `minutes` of wall time have passed
+    since the fit began; what was learnt so far is kept."""
+
+    order = 70
+
+    def __init__(self, minutes: float) -> None:
+        self.seconds = minutes * 60
+
+    def before_fit(self, learn: Learner) -> None:
+        self.t0 = time.perf_counter()
+
+    def after_batch(self, learn: Learner) -> None:
+        if time.perf_counter() - self.t0 > self.seconds:
+            raise CancelFit
