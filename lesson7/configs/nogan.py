@@ -93,15 +93,17 @@ class GANTrainConfig(RunConfig):
     """Run folder of `lesson7 restore train` (or of an earlier `gan train`)."""
     critic: Path = flag()
     """Run folder of `lesson7 gan critic` (or of an earlier `gan train`)."""
-    sizes: list[int] = flag(default_factory=lambda: [128], name="size", sep=",")
+    sizes: list[int] = flag(default_factory=lambda: [128], name="size", sep=",",
+                             metavar="SIZE[,SIZE...]")
     """Size(s) in turn, e.g. 128,192 (progressive resizing)."""
-    epochs: list[int] = flag(default_factory=lambda: [40], sep=",")
+    epochs: list[int] = flag(default_factory=lambda: [40], sep=",", metavar="N[,N...]")
     """Epochs per size (one value: the same for every size; the lesson: 40, then 10 at 192)."""
-    lrs: list[float] = flag(default_factory=lambda: [1e-4], name="lr", sep=",")
+    lrs: list[float] = flag(default_factory=lambda: [1e-4], name="lr", sep=",",
+                            metavar="LR[,LR...]")
     """Constant LR per size (the lesson: 1e-4, then 5e-5 at 192); critic batches x --mult-lr."""
     bs: int = flag(32)
     """Batch size at the first size, scaled by (first/size)^2 at later sizes."""
-    weights_gen: tuple[float, ...] = flag((1.0, 50.0), sep=",")
+    weights_gen: tuple[float, ...] = flag((1.0, 50.0), sep=",", metavar="ADV,PIXEL")
     """Generator loss weights: adversarial,pixel (the lecture: 50-200 work; DeOldify 1,1.5 with
     a feature loss)."""
     critic_thresh: float = flag(CRITIC_THRESH)
@@ -197,7 +199,7 @@ class NoGANConfig(RunConfig):
     """GAN epochs."""
     gan_lr: float = flag(1e-4)
     """GAN learning rate."""
-    weights_gen: tuple[float, ...] = flag((1.0, 50.0), sep=",")
+    weights_gen: tuple[float, ...] = flag((1.0, 50.0), sep=",", metavar="ADV,PIXEL")
     """Generator loss weights: adversarial,pixel."""
     critic_thresh: float = flag(CRITIC_THRESH)
     """The critic trains until its batch loss is below this."""

@@ -24,7 +24,7 @@ from typing import Any
 from lesson7.configs.nogan import CriticConfig, GANTrainConfig, NoGANConfig
 from lesson7.configs.restore import RestoreTrainConfig
 from lesson7.files import atomic_write_json, atomic_write_text
-from lesson7.nogan.compare import compare, evaluate_run, report_markdown
+from lesson7.nogan.compare import compare, evaluate_run, lpips_unavailable, report_markdown
 from lesson7.nogan.preds import pred_path
 from lesson7.runs import RunFolder
 
@@ -136,18 +136,22 @@ def run_nogan(cfg: NoGANConfig) -> dict[str, Any]:
         gan_finetune(gan_config(cfg, gen_run, critic_run, gan_run))
 
     eval_hr = Path(cfg.eval_hr or cfg.hr)
-    results = {}
+    results, lpips = {}, None
     for name, stage_run in (("before_gan", gen_run), ("after_gan", gan_run)):
         dest = run / "eval" / name
         if (dest / "metrics.json").is_file():
             _say(5, f"eval {name}", f"skipped ({dest / 'metrics.json'} exists)")
             results[name] = json.loads((dest / "metrics.json").read_text())
         else:
+            if lpips is None:  # looked up once; without a trunk the report says n/a
+                why = lpips_unavailable(cfg.lpips_weights)
+                lpips = why is None
+                if why:
+                    print(f"LPIPS unavailable ({why}); reported as n/a")
             _say(5, f"eval {name}", f"restore eval on {eval_hr}")
             size = None if cfg.degrade else cfg.size  # bicubic track: full-size images
             results[name] = evaluate_run(stage_run, eval_hr, size, dest, cfg.device,
-                                         lpips=_lpips_available(cfg.lpips_weights),
-                                         lpips_weights=cfg.lpips_weights)
+                                         lpips=lpips, lpips_weights=cfg.lpips_weights)
     table = compare(results["before_gan"], results["after_gan"])
     table["eval_hr"] = str(eval_hr)
     table["held_in"] = eval_hr.resolve() == Path(cfg.hr).resolve()
@@ -155,15 +159,3 @@ def run_nogan(cfg: NoGANConfig) -> dict[str, Any]:
     atomic_write_text(run / "report.md", report_markdown(table))
     return table
 
-
-def _lpips_available(weights: Path | None) -> bool:
-    """LPIPS needs an ImageNet AlexNet trunk; without one the report says n/a for it."""
-    from lesson7.models.encoders import PretrainedWeightsUnavailable
-    from lesson7.quality.lpips_metric import LPIPS
-
-    try:
-        LPIPS("alex", weights)
-    except PretrainedWeightsUnavailable as e:  # offline with no weights: reported as n/a
-        print(f"LPIPS unavailable ({e}); reported as n/a")
-        return False
-    return True

@@ -2,7 +2,8 @@
 
 `compare(before, after)` builds the table from two `restore eval` results; `report_markdown`
 renders it; `compare_runs(cfg)` is `lesson7 gan compare`: it evaluates both runs and writes
-metrics.json and report.md. LPIPS is optional (null without ImageNet AlexNet weights).
+metrics.json and report.md. LPIPS needs an ImageNet AlexNet trunk: without one the chain
+reports it as null ("n/a"), and `gan compare` asks for --no-lpips.
 """
 
 from __future__ import annotations
@@ -14,10 +15,24 @@ from lesson7.configs.nogan import CompareConfig
 from lesson7.configs.restore import EvalConfig
 from lesson7.files import atomic_write_json, atomic_write_text
 
-__all__ = ["COMPARED", "compare", "report_markdown", "evaluate_run", "compare_runs"]
+__all__ = ["COMPARED", "compare", "report_markdown", "evaluate_run", "compare_runs",
+           "lpips_unavailable"]
 
 COMPARED = ("psnr", "psnr_y", "ssim", "lpips")
 LOWER_IS_BETTER = {"lpips"}
+
+
+def lpips_unavailable(weights: Path | None = None) -> str | None:
+    """Why LPIPS cannot be scored here (no ImageNet AlexNet trunk: not in torchvision's cache,
+    not downloadable, not in the weights dir), or None when it can."""
+    from lesson7.models.encoders import PretrainedWeightsUnavailable
+    from lesson7.quality.lpips_metric import LPIPS
+
+    try:
+        LPIPS("alex", weights)
+    except PretrainedWeightsUnavailable as e:
+        return str(e)
+    return None
 
 
 def evaluate_run(run: Path, hr: Path, eval_size: int | None, out: Path, device: str = "auto",
@@ -76,9 +91,13 @@ def compare_runs(cfg: CompareConfig) -> dict[str, Any]:
     """`lesson7 gan compare`: both runs scored on cfg.hr; writes metrics.json and report.md."""
     from lesson7.restore.restorer import resolve_checkpoint
     from lesson7.train.checkpoint import read_metadata
+    from lesson7.train.learner import pick_device
 
+    pick_device(cfg.device)  # an unusable --device fails first, as in every command
     for run_dir in (cfg.before, cfg.after):
         resolve_checkpoint(run_dir)  # a ValueError naming the folder if there is no model
+    if cfg.lpips and (why := lpips_unavailable(cfg.lpips_weights)):
+        raise ValueError(f"{why} Or pass --no-lpips to report LPIPS as n/a.")
     meta = read_metadata(resolve_checkpoint(cfg.after))
     bicubic = str(meta.get("degrade", "")).startswith("bicubic")  # scored at full size
     eval_size = None if bicubic else (cfg.eval_size or meta.get("train_size"))

@@ -9,6 +9,7 @@ Refs: lesson7-superres-gan.ipynb; DeOldify's NoGAN, https://www.fast.ai/posts/20
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from lesson7.losses.gan import AdaptiveLoss, accuracy_thresh_expand
 from lesson7.models.critic import gan_critic
 from lesson7.nogan.critic_data import FolderPairs
 from lesson7.runs import RunFolder, config_dict
-from lesson7.train.callbacks import SaveEveryEpoch
+from lesson7.train.callbacks import Callback, SaveEveryEpoch
 from lesson7.train.learner import Learner, pick_device
 
 __all__ = ["CRITIC_NAME", "critic_learner", "pretrain_critic"]
@@ -45,9 +46,15 @@ def _imagenet_norm(t):
     return (t - mean) / std
 
 
-def pretrain_critic(cfg: CriticConfig) -> dict[str, Any]:
+def pretrain_critic(cfg: CriticConfig, progress: bool | None = None,
+                    cbs: Sequence[Callback] = ()) -> dict[str, Any]:
     """Train the critic of `cfg` (or resume it) into cfg.out; returns metrics.json's content:
-    {"history", "accuracy_per_epoch"}."""
+    {"history", "accuracy_per_epoch", "complete"}.
+
+    `cbs`: extra callbacks (e.g. to watch or stop the run). A run stopped early (a callback's
+    `CancelFit`) keeps its resume point and writes no critic.safetensors, so the NoGAN chain
+    never mistakes it for a finished critic; calling again with the same config goes on.
+    """
     from lesson7.train.seed import seed_everything
 
     device = pick_device(cfg.device)
@@ -58,7 +65,8 @@ def pretrain_critic(cfg: CriticConfig) -> dict[str, Any]:
     run.write_config(cfg)
     data = FolderPairs(cfg.fake, cfg.real, cfg.size, cfg.bs, norm=_imagenet_norm,
                        native=cfg.native, crop=cfg.crop, seed=cfg.seed)
-    learn = critic_learner(data, nf=cfg.nf, n_blocks=cfg.n_blocks, path=run.path, device=device)
+    learn = critic_learner(data, nf=cfg.nf, n_blocks=cfg.n_blocks, path=run.path, device=device,
+                           progress=progress)
     start = 0
     if resume:
         learn.load(run.state, with_opt=True)
@@ -66,13 +74,16 @@ def pretrain_critic(cfg: CriticConfig) -> dict[str, Any]:
         start = resume["epoch"]
         print(f"resuming {run.path}: epoch {start + 1} of {cfg.epochs}")
     if start < cfg.epochs:
-        learn.fit_one_cycle(cfg.epochs, cfg.lr, cbs=[SaveEveryEpoch(run.state, run=settings)],
-                            start_epoch=start)
-    learn.save(run / CRITIC_NAME, with_opt=False, task="gan-critic", n_channels=3, nf=cfg.nf,
-               n_blocks=cfg.n_blocks, size=cfg.size)
+        learn.fit_one_cycle(cfg.epochs, cfg.lr, start_epoch=start,
+                            cbs=[SaveEveryEpoch(run.state, run=settings), *cbs])
     history = learn.recorder.history
     metrics = {"history": history,
-               "accuracy_per_epoch": [row["accuracy_thresh_expand"] for row in history]}
+               "accuracy_per_epoch": [row["accuracy_thresh_expand"] for row in history],
+               "complete": len(history) >= cfg.epochs}
+    if metrics["complete"]:
+        learn.save(run / CRITIC_NAME, with_opt=False, task="gan-critic", n_channels=3, nf=cfg.nf,
+                   n_blocks=cfg.n_blocks, size=cfg.size)
     run.write_metrics(metrics)
-    run.clear_state()
+    if metrics["complete"]:
+        run.clear_state()  # finished: the resume point is not needed
     return metrics

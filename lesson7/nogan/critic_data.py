@@ -6,13 +6,14 @@ Refs: lesson7-superres-gan.ipynb (the critic's ImageList of image_gen/ and image
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import Tensor
 
+from lesson7.data.tensor_batches import BatchTransform, TensorBatches
 from lesson7.nogan.preds import _load
 
 Denorm = Callable[[Tensor], Tensor]
@@ -51,42 +52,30 @@ class FolderPairs:
         norm = norm or (lambda t: t)
         x = norm(torch.stack([_load(f, size, native=native) for f, _, _ in files]))
         y = torch.tensor([label for _, label, _ in files])
-        self.train_dl = _Batches(x[~is_valid], y[~is_valid], bs, seed, crop=crop, flip=flip)
-        self.valid_dl = _Batches(x[is_valid], y[is_valid], bs, seed, shuffle=False)
+        augment = flip_and_crop(crop, flip) if flip or crop is not None else None
+        self.train_dl = TensorBatches(x[~is_valid], y[~is_valid], bs=bs, seed=seed,
+                                      transform=augment)
+        self.valid_dl = TensorBatches(x[is_valid], y[is_valid], bs=bs, seed=seed, shuffle=False)
 
 
 def _name(path: Path, root: Path) -> str:
     return Path(path).relative_to(root).with_suffix("").as_posix()
 
 
-class _Batches:
-    def __init__(self, x: Tensor, y: Tensor, bs: int, seed: int, shuffle: bool = True,
-                 crop: int | None = None, flip: bool = False) -> None:
-        self.x, self.y, self.bs, self.seed, self.shuffle, self.epoch = x, y, bs, seed, shuffle, 0
-        self.crop, self.flip = crop, flip
+def flip_and_crop(crop: int | None, flip: bool) -> BatchTransform:
+    """The critic's training augmentation: a left-right flip with p=0.5 and, with `crop`, a random
+    crop x crop window per image, drawn from the loader's seeded generator."""
 
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
-
-    def __len__(self) -> int:
-        return -(-len(self.x) // self.bs)
-
-    def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
-        g = torch.Generator().manual_seed(self.seed + self.epoch)
-        n = len(self.x)
-        order = torch.randperm(n, generator=g) if self.shuffle else torch.arange(n)
-        for i in range(0, len(self.x), self.bs):
-            idx = order[i:i + self.bs]
-            yield self._augment(self.x[idx], g), self.y[idx]
-
-    def _augment(self, x: Tensor, g: torch.Generator) -> Tensor:  # x: (B, C, H, W)
-        if self.flip:
-            flip = torch.rand(len(x), generator=g) < 0.5
-            x = torch.where(flip[:, None, None, None], x.flip(-1), x)
-        if self.crop is not None:
-            c, (h, w) = self.crop, x.shape[-2:]
-            tops = torch.randint(0, h - c + 1, (len(x),), generator=g).tolist()
-            lefts = torch.randint(0, w - c + 1, (len(x),), generator=g).tolist()
-            x = torch.stack([img[:, t:t + c, l:l + c]
-                             for img, t, l in zip(x, tops, lefts, strict=True)])  # (B, C, c, c)
+    def augment(x: Tensor, g: torch.Generator) -> Tensor:  # x: (B, C, H, W)
+        if flip:
+            flipped = torch.rand(len(x), generator=g) < 0.5
+            x = torch.where(flipped[:, None, None, None], x.flip(-1), x)
+        if crop is not None:
+            h, w = x.shape[-2:]
+            tops = torch.randint(0, h - crop + 1, (len(x),), generator=g).tolist()
+            lefts = torch.randint(0, w - crop + 1, (len(x),), generator=g).tolist()
+            x = torch.stack([img[:, t:t + crop, l:l + crop]
+                             for img, t, l in zip(x, tops, lefts, strict=True)])  # (B, C, crop, crop)
         return x
+
+    return augment

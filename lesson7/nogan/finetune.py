@@ -53,7 +53,11 @@ from lesson7.train.optim import adamw
 def load_generator(run: str | Path, device: str | torch.device = "cpu"
                    ) -> tuple[nn.Module, UnetConfig, dict[str, Any]]:
     """(U-Net, its UnetConfig, checkpoint metadata) of a `restore train` (or GAN) run folder."""
-    ckpt = resolve_checkpoint(run)
+    try:
+        ckpt = resolve_checkpoint(run)
+    except ValueError as e:
+        raise ValueError(f"--generator {run}: {e}; pass the --out folder of `lesson7 restore "
+                         "train` or `lesson7 gan train`") from None
     restorer = Restorer.load(ckpt, device)
     return restorer.model, restorer.cfg, read_metadata(ckpt)
 
@@ -82,8 +86,9 @@ def restore_config_of(run: str | Path) -> RestoreTrainConfig:
     if saved.get("config") == "GANTrainConfig" or ("generator" in saved and "hr" not in saved):
         return restore_config_of(saved["generator"])
     known = {f.name for f in fields(RestoreTrainConfig)}
-    return RestoreTrainConfig(**{k: v for k, v in saved.items() if k in known and v is not None
-                                 or k in ("lowres", "crappify", "degrade")}, out=folder.path)
+    # `out` is where the run is now (the saved one may be relative to another directory)
+    return RestoreTrainConfig(**{k: v for k, v in saved.items() if k in known and k != "out"},
+                              out=folder.path)
 
 
 def run_pairs(run: str | Path, hr: str | Path | None = None, lowres: str | Path | None = None
@@ -246,6 +251,12 @@ def gan_finetune(config: GANTrainConfig, progress: bool | None = None,
         print(f"GAN stage {i + 1}/{len(stages)}: size {size}, bs {bs}, lr {lr:g} "
               f"(critic x{config.mult_lr:g}), {n_epochs - before} epoch(s)")
         learn.fit(n_epochs - before, lr)
+        saved = sum(row["stage"] == i for row in saver.history)
+        if saved < n_epochs:  # a callback stopped the fit (CancelFit): keep the resume point
+            print(f"GAN stopped early in stage {i + 1}: {saved} of {n_epochs} epoch(s) saved; "
+                  f"rerun to resume from {run.state_dir}")
+            return {"task": "gan", "complete": False, "history": saver.history,
+                    "n_pairs": len(pairs), "final": saver.history[-1] if saver.history else {}}
 
     learn.show_results(out / "results.png", *next(iter(learn.data.valid_dl)), n=4,
                        denorm=lambda t: learn.data.denorm(t).clamp(0, 1))

@@ -30,17 +30,10 @@ def _load(path: Path, size: int | None, convert_mode: str = "RGB",
     on native-resolution crops; resizing would wash its blur out); smaller images are enlarged.
     """
     from lesson7.data.images import open_image
+    from lesson7.data.resize import cover_crop
 
     img = open_image(path, convert_mode)                                   # (C, H, W) in [0, 1]
-    if size is None or img.shape[-2:] == (size, size):
-        return img
-    h, w = img.shape[-2:]
-    scale = max(size / min(h, w), 1.0) if native else size / min(h, w)
-    nh, nw = max(size, round(h * scale)), max(size, round(w * scale))
-    img = torch.nn.functional.interpolate(img[None], size=(nh, nw), mode="bilinear",
-                                          antialias=True, align_corners=False)[0]  # (C, nh, nw)
-    top, left = (nh - size) // 2, (nw - size) // 2
-    return img[:, top:top + size, left:left + size]                        # (C, size, size)
+    return img if size is None else cover_crop(img, size, shrink=not native)  # (C, size, size)
 
 
 def _save_png(img: Tensor, dest: Path) -> None:  # img: (C, H, W) in [0, 1]

@@ -6,29 +6,20 @@ Images are resized (short side) and centre-cropped to `size` and scaled to [-1, 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from lesson7.data.idx import read_idx
+from lesson7.data.resize import cover_crop
+from lesson7.data.tensor_batches import TensorBatches
 
 __all__ = ["IDX_IMAGES", "IDX_LABELS", "load_images", "to_gan_range", "ImageBatches"]
 
 IDX_IMAGES = "train-images-idx3-ubyte.gz"
 IDX_LABELS = "train-labels-idx1-ubyte.gz"
-
-
-def _fit_size(x: Tensor, size: int) -> Tensor:  # x: (N, C, H, W) float -> (N, C, size, size)
-    h, w = x.shape[-2:]
-    scale = size / min(h, w)
-    x = F.interpolate(x, size=(max(size, round(h * scale)), max(size, round(w * scale))),
-                      mode="bilinear", antialias=True, align_corners=False)
-    top, left = (x.shape[-2] - size) // 2, (x.shape[-1] - size) // 2
-    return x[..., top:top + size, left:left + size]
 
 
 def load_images(path: str | Path, size: int, channels: int, limit: int | None = None
@@ -44,7 +35,7 @@ def load_images(path: str | Path, size: int, channels: int, limit: int | None = 
         arr = torch.from_numpy(read_idx(idx)[:limit].copy())[:, None]      # (N, 1, 28, 28)
         labels = torch.from_numpy(read_idx(idx.parent / IDX_LABELS)[:limit].astype(np.int64))
         x = arr.float().expand(-1, channels, -1, -1)
-        chunks = [_fit_size(c, size) for c in x.split(4096)]
+        chunks = [cover_crop(c, size) for c in x.split(4096)]
         return torch.cat(chunks).round().clamp(0, 255).to(torch.uint8), labels
     from lesson7.data.images import open_image
     from lesson7.data.items import get_image_files
@@ -54,7 +45,7 @@ def load_images(path: str | Path, size: int, channels: int, limit: int | None = 
     out = torch.empty(len(files), channels, size, size, dtype=torch.uint8)
     for i, f in enumerate(files):
         img = open_image(f, mode)[None] * 255                               # (1, C, H, W)
-        out[i] = _fit_size(img, size)[0].round().clamp(0, 255).to(torch.uint8)
+        out[i] = cover_crop(img, size)[0].round().clamp(0, 255).to(torch.uint8)
     return out, None
 
 
@@ -63,22 +54,15 @@ def to_gan_range(x: Tensor) -> Tensor:
     return x.float().div(127.5).sub(1)
 
 
-class ImageBatches:
-    """Shuffled float batches in [-1, 1] from a uint8 image tensor (drops the last partial one)."""
+class ImageBatches(TensorBatches):
+    """Shuffled float batches in [-1, 1] from a uint8 image tensor (drops the last partial one);
+    epoch e's order comes from seed + e (`lesson7.data.tensor_batches`)."""
 
     def __init__(self, images: Tensor, bs: int, seed: int = 0) -> None:
         if len(images) < bs:
             raise ValueError(f"--bs {bs} is larger than the dataset ({len(images)} images)")
-        self.images, self.bs, self.seed, self.epoch = images, bs, seed, 0
+        super().__init__(images, bs=bs, seed=seed, drop_last=True, transform=_to_gan_range)
 
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
 
-    def __len__(self) -> int:
-        return len(self.images) // self.bs
-
-    def __iter__(self) -> Iterator[Tensor]:
-        g = torch.Generator().manual_seed(self.seed + self.epoch)
-        order = torch.randperm(len(self.images), generator=g)
-        for i in range(len(self)):
-            yield to_gan_range(self.images[order[i * self.bs:(i + 1) * self.bs]])
+def _to_gan_range(xb: Tensor, g: torch.Generator) -> Tensor:
+    return to_gan_range(xb)

@@ -3,9 +3,12 @@
 `cfg.data` is an image folder (searched recursively), an archive of one, or a folder holding the MNIST
 IDX files (`train-images-idx3-ubyte.gz`). Images are resized (short side) and centre-cropped to
 `--size`, scaled to [-1, 1] (the lesson's normalize(0.5, 0.5) on y), and held in memory as uint8.
-Writes to --out: `samples_epoch{N}.png` (a 8x8 grid from fixed noise) per epoch, `last.safetensors`
-(+ .json) per epoch, `generator.safetensors`, `config.json`, `metrics.json` with the per-epoch
-losses and {"fid", "fid_real_vs_real", "n_samples"} (see `lesson7.gan.fid`). FID needs a
+Writes to --out: `samples_epoch{N}.png` (a 8x8 grid from fixed noise) per epoch, `generator.safetensors`,
+`config.json`, `metrics.json` with the per-epoch losses and {"fid", "fid_real_vs_real",
+"n_samples"} (see `lesson7.gan.fid`), and while training `state/` (`lesson7.runs`): both nets,
+both optimizers and the progress after every epoch, so rerunning the same command after an
+interruption goes on from the last finished epoch; the state is deleted when the run ends
+(after its epochs, or when `--max-minutes` runs out). FID needs a
 classifier: `--fid-classifier CKPT` (a `mnist_resnet` checkpoint from `lesson7 mnist`); without it,
 on MNIST IDX data (which has labels) one is trained for `--fid-classifier-epochs` and saved in
 --out; otherwise FID is null.
@@ -16,20 +19,22 @@ Refs: lesson7-wgan.ipynb; Arjovsky et al. 2017 (arXiv:1701.07875); Gulrajani et 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from lesson7.configs.wgan import WGANConfig
+from lesson7.files import atomic_write_json
 from lesson7.gan.fid import ClassifierFeatures, classifier_fid, fit_classifier
 from lesson7.gan.learner import GANLearner, NoiseData
 from lesson7.models.mnist import mnist_resnet
 from lesson7.models.wgan import basic_critic, basic_generator
-from lesson7.runs import RunFolder
-from lesson7.train.callbacks import Callback, CancelFit, SaveEveryEpoch
-from lesson7.train.checkpoint import load_checkpoint, save_checkpoint
+from lesson7.runs import RunFolder, config_dict
+from lesson7.train.callbacks import Callback, TimeBudget
+from lesson7.train.checkpoint import load_checkpoint, read_metadata, save_checkpoint
 from lesson7.train.learner import pick_device
 from lesson7.wgan.data import ImageBatches, load_images, to_gan_range
 
@@ -50,20 +55,47 @@ class EpochSamples(Callback):
                            n=len(self.noise))
 
 
-class TimeBudget(Callback):
-    """Stop training (cleanly, after a batch) once `minutes` of wall time have passed."""
+WGAN_SETTINGS = ("data", "size", "channels", "bs", "epochs", "lr", "gp", "clip", "gp_weight",
+                 "n_crit", "noise_sz", "n_features", "n_extra_layers", "limit", "seed")
+"""Fields that define a WGAN run: its saved state resumes only under the same ones."""
 
-    order = 70
 
-    def __init__(self, minutes: float) -> None:
-        self.seconds = minutes * 60
+class SaveWGANState(Callback):
+    """After each epoch: both nets, both optimizers and the progress into OUT/state/.
+
+    Order 99: after GANTrainer's finiteness check and the Recorder's history row. progress.json
+    goes last: it marks the state complete (a crash before it repeats at most one epoch).
+    """
+
+    order = 99
+
+    def __init__(self, run: RunFolder, settings: dict[str, Any], fid_untrained_generator: Any,
+                 done: dict[str, Any]) -> None:
+        self.run, self.settings, self.done = run, settings, done
+        self.fid_untrained_generator = fid_untrained_generator
 
     def before_fit(self, learn: GANLearner) -> None:
         self.t0 = time.perf_counter()
 
-    def after_batch(self, learn: GANLearner) -> None:
-        if time.perf_counter() - self.t0 > self.seconds:
-            raise CancelFit
+    def after_epoch(self, learn: GANLearner) -> None:
+        state, trainer = self.run.state_dir, learn.gan_trainer
+        save_checkpoint(state / "nets", learn.model)  # generator and critic
+        save_checkpoint(state / "opt_gen", nn.Module(), trainer.opt_gen)  # no weights, only state
+        save_checkpoint(state / "opt_critic", nn.Module(), trainer.opt_critic)
+        atomic_write_json(state / "progress.json", {
+            "epoch": learn.epoch + 1, "history": learn.recorder.history,
+            "generator_steps": self.done["generator_steps"] + len(trainer.gen_history),
+            "critic_steps": self.done["critic_steps"] + len(trainer.critic_history),
+            "train_seconds": self.done["train_seconds"] + time.perf_counter() - self.t0,
+            "fid_untrained_generator": self.fid_untrained_generator, "run": self.settings})
+
+
+def load_state(learn: GANLearner, run: RunFolder) -> None:
+    """The nets and optimizers a `SaveWGANState` left in OUT/state/."""
+    state, trainer = run.state_dir, learn.gan_trainer
+    load_checkpoint(state / "nets", learn.model)
+    load_checkpoint(state / "opt_gen", nn.Module(), trainer.opt_gen)
+    load_checkpoint(state / "opt_critic", nn.Module(), trainer.opt_critic)
 
 
 def fid_classifier(cfg: WGANConfig, images: Tensor, labels: Tensor | None, out: Path):
@@ -75,8 +107,9 @@ def fid_classifier(cfg: WGANConfig, images: Tensor, labels: Tensor | None, out: 
         load_checkpoint(cfg.fid_classifier, model)
     elif labels is not None:
         cached = out / "fid_classifier.safetensors"
-        if cached.exists():
-            load_checkpoint(cached, model)
+        meta = read_metadata(cached) if cached.exists() else {}
+        if (meta.get("trained_on"), meta.get("epochs")) == (cfg.data, cfg.fid_classifier_epochs):
+            load_checkpoint(cached, model)  # the same data: no need to train it again
         else:
             acc = fit_classifier(model, to_gan_range(images), labels,
                                  epochs=cfg.fid_classifier_epochs, seed=cfg.seed)
@@ -107,12 +140,15 @@ def evaluate_fid(learn: GANLearner, classifier, images: Tensor, n: int, noise_sz
     return classifier_fid(feats, fake, gray, gray_ref)
 
 
-def train_wgan(cfg: WGANConfig) -> dict[str, Any]:
-    """Train, sample and score one WGAN; returns the metrics written to metrics.json."""
+def train_wgan(cfg: WGANConfig, cbs: Sequence[Callback] = ()) -> dict[str, Any]:
+    """Train (or resume: call again with the same config), sample and score one WGAN; returns
+    the metrics written to metrics.json. `cbs`: extra callbacks (e.g. to watch the run)."""
     device = pick_device(cfg.device)
     torch.manual_seed(cfg.seed)
     run = RunFolder(cfg.out)
     out = run.path
+    settings = {k: v for k, v in config_dict(cfg).items() if k in WGAN_SETTINGS}
+    resume = run.resume_point(settings, meta_file="progress.json")
     run.write_config(cfg)
     t0 = time.perf_counter()
     images, labels = load_images(cfg.data, cfg.size, cfg.channels, cfg.limit)
@@ -124,24 +160,32 @@ def train_wgan(cfg: WGANConfig) -> dict[str, Any]:
     learn = GANLearner.wgan(data, gen, critic, clip=None if cfg.gp else cfg.clip,
                             gp_weight=cfg.gp_weight if cfg.gp else 0.0, n_crit=cfg.n_crit,
                             lr=cfg.lr, path=out, device=device,
-                            cbs=[EpochSamples(out, noise), SaveEveryEpoch(out / "last"),
+                            cbs=[EpochSamples(out, noise),
                                  *([TimeBudget(cfg.max_minutes)] if cfg.max_minutes else [])])
     classifier = fid_classifier(cfg, images, labels, out)
-    untrained = evaluate_fid(learn, classifier, images, cfg.fid_samples, cfg.noise_sz, cfg.seed)
+    if resume:
+        load_state(learn, run)
+        learn.recorder.history = list(resume["history"])
+        untrained = {"fid": resume["fid_untrained_generator"]}
+        done = {k: resume[k] for k in ("generator_steps", "critic_steps", "train_seconds")}
+        print(f"resuming {out}: epoch {resume['epoch'] + 1} of {cfg.epochs}")
+    else:
+        untrained = evaluate_fid(learn, classifier, images, cfg.fid_samples, cfg.noise_sz, cfg.seed)
+        done = {"generator_steps": 0, "critic_steps": 0, "train_seconds": 0.0}
+    saver = SaveWGANState(run, settings, untrained["fid"], done)
     t_train = time.perf_counter()
-    learn.fit(cfg.epochs, cfg.lr)
-    train_s = time.perf_counter() - t_train
+    learn.fit(cfg.epochs, cfg.lr, cbs=[saver, *cbs], start_epoch=resume["epoch"] if resume else 0)
+    train_s = done["train_seconds"] + time.perf_counter() - t_train
     save_checkpoint(out / "generator.safetensors", learn.generator, size=cfg.size,
                     channels=cfg.channels, noise_sz=cfg.noise_sz, n_features=cfg.n_features,
                     n_extra_layers=cfg.n_extra_layers)
     fid = evaluate_fid(learn, classifier, images, cfg.fid_samples, cfg.noise_sz, cfg.seed)
     metrics = {"history": learn.recorder.history, **fid,
-               "generator_steps": len(learn.gan_trainer.gen_history),
-               "critic_steps": len(learn.gan_trainer.critic_history),
+               "generator_steps": done["generator_steps"] + len(learn.gan_trainer.gen_history),
+               "critic_steps": done["critic_steps"] + len(learn.gan_trainer.critic_history),
                "fid_untrained_generator": untrained["fid"], "n_images": len(images),
                "train_seconds": train_s, "total_seconds": time.perf_counter() - t0,
                "variant": "wgan-gp" if cfg.gp else "wgan-clip"}
     run.write_metrics(metrics)
+    run.clear_state()  # finished (all epochs, or --max-minutes ran out): no resume point left
     return metrics
-
-
