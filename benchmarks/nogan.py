@@ -1,10 +1,11 @@
 """Question: does a short NoGAN stage (pretrained generator -> pretrained critic -> GAN) buy a
 lower LPIPS for a little PSNR, as the lesson and DeOldify claim?
 
-Runs `lesson7 gan restore` (generator pretrain -> save preds -> critic pretrain -> GAN -> `restore
-eval` of both generators) on a folder of HR images, then `lesson7 gan compare` of the same two
-generators on the held-in training images, and prints PSNR / PSNR-Y / SSIM / LPIPS of the
-degraded input, the generator before the GAN and after it, side by side, with stage times.
+Runs the NoGAN chain, `run_nogan` (`lesson7 gan restore`: generator pretrain -> save preds ->
+critic pretrain -> GAN -> `restore eval` of both generators) on a folder of HR images, then
+`compare_runs` (`lesson7 gan compare`) of the same two generators on the held-in training
+images, and prints PSNR / PSNR-Y / SSIM / LPIPS of the degraded input, the generator before
+the GAN and after it, side by side, with stage times.
 `--control` (default on) then reruns the GAN stage with the adversarial weight at 0 (pixel
 loss only, same schedule and switcher) and compares it with the GAN: the GAN stage's pixel
 term is extra training for an under-trained generator, and only this control tells the two
@@ -31,6 +32,7 @@ on a CPU) for 3 epochs, a critic of width 32 pretrained on random 64 px crops fo
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import platform
@@ -40,7 +42,11 @@ from pathlib import Path
 
 import torch
 
-from lesson7.tasks import gan
+from lesson7.configs.flags import add_flags, from_flags
+from lesson7.configs.nogan import CompareConfig, NoGANConfig
+from lesson7.nogan.chain import gan_config, run_nogan
+from lesson7.nogan.compare import compare_runs, lpips_unavailable, report_markdown
+from lesson7.nogan.finetune import gan_finetune
 
 SHARED = Path(__file__).resolve().parents[1] / ".." / "shared"
 if (SHARED / "weights").is_dir():  # offline LPIPS trunks, found via $LESSON7_WEIGHTS
@@ -51,6 +57,15 @@ DEFAULT_FLAGS = [
     "--gen-lr", "1e-3", "--critic-epochs", "60", "--critic-nf", "32", "--critic-n-blocks", "3",
     "--critic-crop", "64", "--critic-lr", "1e-3", "--gan-epochs", "12", "--gan-lr", "1e-4",
 ]
+
+
+def chain_config(argv: list[str]) -> NoGANConfig:
+    """`gan restore` flags -> NoGANConfig, with the command's own flag errors (exit 2)."""
+    parser = add_flags(argparse.ArgumentParser(prog="nogan.py -- (gan restore flags)"), NoGANConfig)
+    try:
+        return from_flags(NoGANConfig, parser.parse_args(argv))
+    except ValueError as e:
+        parser.error(str(e))
 
 
 def main() -> None:
@@ -68,60 +83,57 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     flags = [a for a in args.flags if a != "--"] or DEFAULT_FLAGS
+    cfg = chain_config(["--hr", args.hr, "--eval-hr", args.eval_hr, "--device", args.device,
+                        "--out", args.out, *flags])
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
                             text=True).stdout.strip()
     print(f"device {args.device} (cpu: {platform.processor() or platform.machine()}, "
           f"{args.threads} threads), torch {torch.__version__}, commit {commit}")
     print(f"gan restore --hr {args.hr} --eval-hr {args.eval_hr} {' '.join(flags)}")
+    why = lpips_unavailable(cfg.lpips_weights)
+    if why:
+        print(f"LPIPS unavailable, reported as n/a: {why}")
 
-    parser = argparse.ArgumentParser(prog="lesson7")
-    gan.register(parser.add_subparsers(dest="cmd"))
-    cli = parser.parse_args(["gan", "restore", "--hr", args.hr, "--eval-hr", args.eval_hr,
-                             "--device", args.device, "--out", args.out, *flags])
     t0 = time.perf_counter()
-    rc = cli.func(cli)
+    run_nogan(cfg)
     total = time.perf_counter() - t0
-    out = Path(args.out)
+    out = Path(cfg.out)
     times = {}
-    for stage, path in (("generator", out / "generator" / "metrics.json"),
-                        ("critic", out / "critic" / "metrics.json"),
-                        ("gan", out / "gan" / "metrics.json")):
-        m = json.loads(path.read_text())
-        times[stage] = sum(r.get("time", 0.0) for r in m["history"])
+    for stage in ("generator", "critic", "gan"):
+        m = json.loads((out / stage / "metrics.json").read_text())
+        times[stage] = sum(r.get("time") or 0.0 for r in m["history"])
     crit = json.loads((out / "critic" / "metrics.json").read_text())["accuracy_per_epoch"]
-    print(f"rc {rc}; wall {total:.0f} s (this call; stages already done are skipped); "
+    print(f"wall {total:.0f} s (this call; stages already done are skipped); "
           f"epoch time: generator {times['generator']:.0f} s, critic {times['critic']:.0f} s "
           f"(accuracy_thresh_expand {crit}), GAN {times['gan']:.0f} s")
     print((out / "report.md").read_text())
-    held_in = parser.parse_args(["gan", "compare", "--before", str(out / "generator"),
-                                 "--after", str(out / "gan"), "--hr", args.hr,
-                                 "--device", args.device, "--out", str(out / "compare_held_in")])
     print("held-in images (the training HR folder):")
-    held_in.func(held_in)
+    compare_and_print(out / "generator", out / "gan", args.hr, out / "compare_held_in", cfg,
+                      lpips=why is None)
     if args.control:
-        control(parser, args, out, json.loads((out / "chain_config.json").read_text()))
+        control(cfg, args, out, lpips=why is None)
 
 
-def control(parser, args, out: Path, cfg: dict) -> None:
+def compare_and_print(before: Path, after: Path, hr: str, dest: Path, cfg: NoGANConfig,
+                      lpips: bool) -> None:
+    table = compare_runs(CompareConfig(before=before, after=after, hr=Path(hr), lpips=lpips,
+                                       lpips_weights=cfg.lpips_weights, device=cfg.device,
+                                       out=dest))
+    print(report_markdown(table, f"{before} vs {after}"))
+
+
+def control(cfg: NoGANConfig, args: argparse.Namespace, out: Path, lpips: bool) -> None:
     """The same GAN stage with the adversarial weight at 0: how much of the change is the
     extra pixel-loss training rather than the critic?"""
-    w_pixel = cfg["weights_gen"][1]
     run = out / "control_mse"
-    train = parser.parse_args([
-        "gan", "train", "--generator", str(out / "generator"), "--critic", str(out / "critic"),
-        "--size", str(cfg["size"]), "--epochs", str(cfg["gan_epochs"]), "--lr", str(cfg["gan_lr"]),
-        "--bs", str(cfg["bs"]), "--weights-gen", f"0,{w_pixel}",
-        "--critic-thresh", str(cfg["critic_thresh"]), "--device", args.device,
-        "--seed", str(cfg["seed"]), "--out", str(run)])
+    train = dataclasses.replace(gan_config(cfg, out / "generator", out / "critic", run),
+                                weights_gen=(0.0, cfg.weights_gen[1]))
     metrics = run / "metrics.json"
     if not (metrics.is_file() and json.loads(metrics.read_text()).get("complete")):
-        train.func(train)  # resumes an interrupted control run
+        gan_finetune(train)  # resumes an interrupted control run
     for name, hr in (("held_out", args.eval_hr), ("held_in", args.hr)):
         print(f"MSE-only control (before) vs GAN (after), {name} images:")
-        cmp = parser.parse_args(["gan", "compare", "--before", str(run), "--after",
-                                 str(out / "gan"), "--hr", hr, "--device", args.device,
-                                 "--out", str(out / f"compare_control_{name}")])
-        cmp.func(cmp)
+        compare_and_print(run, out / "gan", hr, out / f"compare_control_{name}", cfg, lpips)
 
 
 if __name__ == "__main__":

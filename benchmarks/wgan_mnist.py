@@ -22,10 +22,12 @@ from pathlib import Path
 
 import torch
 
+from lesson7.configs.wgan import WGANConfig
 from lesson7.gan.fid import fit_classifier
 from lesson7.models.mnist import mnist_resnet
-from lesson7.tasks.wgan import WGANConfig, load_images, to_gan_range, train_wgan
 from lesson7.train.checkpoint import save_checkpoint
+from lesson7.wgan.data import load_images, to_gan_range
+from lesson7.wgan.train import train_wgan
 
 SHARED = Path(__file__).resolve().parents[1] / ".." / "shared"
 
@@ -63,9 +65,9 @@ def main() -> None:
     for gp in (False, True):
         cfg = WGANConfig(data=args.data, size=32, channels=1, bs=args.bs, epochs=1000,
                          gp=gp, n_features=args.n_features, limit=args.limit,
-                         fid_samples=args.fid_samples, fid_classifier=str(ckpt),
+                         fid_samples=args.fid_samples, fid_classifier=ckpt,
                          max_minutes=args.minutes, device="cpu",
-                         out=str(out / ("gp" if gp else "clip")))
+                         out=out / ("gp" if gp else "clip"))
         m = train_wgan(cfg)
         rows.append(m)
         print(json.dumps({k: m[k] for k in ("variant", "fid", "fid_real_vs_real", "n_samples",

@@ -1,12 +1,18 @@
+"""Critic pretraining (NoGAN step 3): `critic_learner` learns an easy generated-vs-real split, and
+`pretrain_critic(CriticConfig)` writes a run folder that resumes after an interruption."""
+
+import json
+
 import numpy as np
 import pytest
 import torch
 from PIL import Image
-from torch import nn
 
-from lesson7.gan.nogan import FolderPairs, critic_learner, pretrain_critic, save_preds
-
-torch.set_num_threads(1)
+from lesson7.configs.nogan import CriticConfig
+from lesson7.nogan.critic import critic_learner, pretrain_critic
+from lesson7.nogan.critic_data import FolderPairs
+from lesson7.nogan.finetune import load_critic
+from lesson7.train.callbacks import Callback, CancelFit
 
 
 def _write_images(root, n, kind, size=16, seed=0):
@@ -21,111 +27,103 @@ def _write_images(root, n, kind, size=16, seed=0):
         Image.fromarray(arr.astype(np.uint8)).save(root / f"img{i:03d}.png")
 
 
-def test_save_preds_streams_every_item_under_its_name(tmp_path):
-    src = tmp_path / "images"
-    _write_images(src / "sub", 5, "smooth")
-    items = sorted(src.rglob("*.png"))
-    invert = nn.Identity()
-    n = save_preds(invert, items, src, tmp_path / "image_gen", bs=2, size=8,
-                   denorm=lambda t: 1 - t, progress=False)
-    assert n == 5
-    out = sorted((tmp_path / "image_gen").rglob("*.png"))
-    assert [p.relative_to(tmp_path / "image_gen") for p in out] == \
-        [p.relative_to(src) for p in items]
-    saved = np.asarray(Image.open(out[0]))
-    assert saved.shape == (8, 8, 3)
-    orig = np.asarray(Image.open(items[0]).resize((8, 8), Image.BILINEAR)).astype(int)
-    assert np.abs((255 - saved.astype(int)) - orig).mean() < 10  # the prediction, not the input
+@pytest.fixture(scope="module")
+def folders(tmp_path_factory):
+    root = tmp_path_factory.mktemp("critic_data")
+    _write_images(root / "image_gen", 24, "noise", seed=1)
+    _write_images(root / "images", 24, "smooth", seed=2)
+    return root / "image_gen", root / "images"
 
 
-def test_critic_pretraining_separates_an_easy_real_fake_split(tmp_path):
+def _config(folders, out, **kw):
+    fake, real = folders
+    kw = {"size": 16, "bs": 8, "epochs": 3, "lr": 3e-3, "nf": 8, "n_blocks": 1, "device": "cpu",
+          **kw}
+    return CriticConfig(fake=fake, real=real, out=out, **kw)
+
+
+class Boom(Exception):
+    pass
+
+
+class StopAfterFirstEpoch(Callback):
+    """Order 100: after the epoch's resume point (99) is written, like a kill between epochs."""
+
+    order = 100
+
+    def __init__(self, exc=Boom):
+        self.exc = exc
+
+    def after_epoch(self, learn):
+        raise self.exc
+
+
+class CountEpochs(Callback):
+    def __init__(self):
+        self.epochs = []
+
+    def before_epoch(self, learn):
+        self.epochs.append(learn.epoch)
+
+
+def test_critic_learner_separates_an_easy_real_fake_split(folders, tmp_path):
     torch.manual_seed(0)
-    _write_images(tmp_path / "image_gen", 24, "noise", seed=1)
-    _write_images(tmp_path / "images", 24, "smooth", seed=2)
-    data = FolderPairs(tmp_path / "image_gen", tmp_path / "images", size=16, bs=8, valid_pct=0.25,
-                       norm=lambda t: t * 2 - 1)
+    data = FolderPairs(*folders, size=16, bs=8, valid_pct=0.25, norm=lambda t: t * 2 - 1)
     learn = critic_learner(data, nf=8, n_blocks=1, path=tmp_path, device="cpu", progress=False)
-    accs = pretrain_critic(learn, epochs=4, lr=3e-3)
-    assert len(accs) == 4
-    assert accs[-1] >= 0.9
+    learn.fit_one_cycle(4, 3e-3)
+    assert learn.recorder.history[-1]["accuracy_thresh_expand"] >= 0.9
 
 
-def test_save_preds_resumes_and_keeps_the_aspect_ratio(tmp_path):
-    src = tmp_path / "images"
-    src.mkdir()
-    wide = np.zeros((16, 32, 3), np.uint8)
-    wide[:, 8:24] = 255                       # a white centre band, black on the far left/right
-    Image.fromarray(wide).save(src / "wide.png")
-    _write_images(src / "more", 3, "smooth")
-    items = sorted(src.rglob("*.png"))
-    dest = tmp_path / "image_gen"
-    assert save_preds(nn.Identity(), items, src, dest, bs=2, size=16, progress=False) == 4
-    out = np.asarray(Image.open(dest / "wide.png"))
-    assert out.shape == (16, 16, 3) and out.min() == 255   # centre crop, not a squash
-    (dest / "more" / "img001.png").unlink()                 # an interrupted run ...
-    before = (dest / "wide.png").stat().st_mtime_ns
-    assert save_preds(nn.Identity(), items, src, dest, bs=2, size=16, progress=False) == 1
-    assert (dest / "more" / "img001.png").is_file()         # ... redoes only what is missing
-    assert (dest / "wide.png").stat().st_mtime_ns == before
-    assert save_preds(nn.Identity(), items, src, dest, size=16, progress=False,
-                      overwrite=True) == 4
+def test_pretrain_critic_writes_a_critic_run(folders, tmp_path):
+    metrics = pretrain_critic(_config(folders, tmp_path / "critic", epochs=4), progress=False)
+    assert metrics["complete"] and len(metrics["accuracy_per_epoch"]) == 4
+    history = metrics["history"]
+    assert metrics["accuracy_per_epoch"] == [r["accuracy_thresh_expand"] for r in history]
+    assert history[-1]["train_loss"] < history[0]["train_loss"]
+    assert json.loads((tmp_path / "critic" / "metrics.json").read_text()) == metrics
+    critic, meta = load_critic(tmp_path / "critic")        # what `gan train --critic` loads
+    assert (meta["task"], meta["nf"], meta["n_blocks"], meta["size"]) == ("gan-critic", 8, 1, 16)
+    assert critic(torch.zeros(2, 3, 16, 16)).shape[0] == 2
+    assert not (tmp_path / "critic" / "state").exists()
 
 
-def test_folder_pairs_native_crops_keep_the_pixels(tmp_path):
-    rng = np.random.default_rng(0)
-    for name in ("fake", "real"):
-        (tmp_path / name).mkdir()
-        Image.fromarray(rng.integers(0, 256, (40, 48, 3), dtype=np.uint8)).save(
-            tmp_path / name / "a.png")
-    data = FolderPairs(tmp_path / "fake", tmp_path / "real", size=16, bs=2, valid_pct=0.0,
-                       native=True, flip=False)
-    x, y = next(iter(data.train_dl))
-    real = x[y == 1][0]                                            # (3, 16, 16)
-    arr = np.array(Image.open(tmp_path / "real" / "a.png"))[12:28, 16:32]  # the centre
-    assert torch.allclose(real, torch.from_numpy(arr).permute(2, 0, 1).float() / 255)
+@pytest.mark.parametrize("stop", [Boom, CancelFit], ids=["crash", "cancel"])
+def test_an_interrupted_critic_resumes_from_a_relative_out(folders, tmp_path, monkeypatch, stop):
+    monkeypatch.chdir(tmp_path)
+    cfg = _config(folders, "runs/critic")                    # relative --out
+    if stop is Boom:
+        with pytest.raises(Boom):
+            pretrain_critic(cfg, progress=False, cbs=[StopAfterFirstEpoch(Boom)])
+    else:  # a clean stop: no critic yet, so the NoGAN chain cannot mistake it for a finished one
+        assert pretrain_critic(cfg, progress=False, cbs=[StopAfterFirstEpoch(CancelFit)]
+                               )["complete"] is False
+    run = tmp_path / "runs" / "critic"
+    assert (run / "state" / "last.safetensors").is_file()
+    assert not (run / "critic.safetensors").exists()
+    first = json.loads((run / "state" / "last.json").read_text())["history"]
+
+    counter = CountEpochs()
+    metrics = pretrain_critic(_config(folders, "runs/critic"), progress=False, cbs=[counter])
+    assert counter.epochs == [1, 2]                          # only the missing epochs
+    assert metrics["complete"] and len(metrics["history"]) == 3
+    assert metrics["history"][0] == first[0]
+    assert (run / "critic.safetensors").is_file()
+    assert not (run / "state").exists()                      # finished: no resume point left
+    assert not (tmp_path / "runs" / "critic" / "runs").exists()  # never joined onto itself
 
 
-def test_folder_pairs_split_keeps_both_versions_of_an_image_on_one_side(tmp_path):
-    _write_images(tmp_path / "fake", 20, "noise", size=8, seed=1)
-    _write_images(tmp_path / "real", 24, "noise", size=8, seed=2)  # 4 reals have no fake twin
-    data = FolderPairs(tmp_path / "fake", tmp_path / "real", size=8, bs=64, valid_pct=0.25,
-                       flip=False)
-
-    files = {np.asarray(Image.open(f)).tobytes(): f.stem  # each image is known by its pixels
-             for f in tmp_path.glob("*/*.png")}
-
-    def names(dl):  # the file names (stems) a loader's images came from
-        out = set()
-        for x, _ in dl:
-            for img in x:
-                arr = (img.permute(1, 2, 0) * 255).round().byte().numpy()
-                out.add(files[arr.tobytes()])
-        return out
-
-    train, valid = names(data.train_dl), names(data.valid_dl)
-    assert len(valid) == 6 and len(train) == 18        # 25 % of the 24 names, not of 44 files
-    assert not train & valid
+def test_other_settings_in_an_unfinished_critic_run_are_refused(folders, tmp_path):
+    with pytest.raises(Boom):
+        pretrain_critic(_config(folders, tmp_path / "critic"), progress=False,
+                        cbs=[StopAfterFirstEpoch()])
+    with pytest.raises(ValueError, match=r"other settings \(lr, nf\)"):
+        pretrain_critic(_config(folders, tmp_path / "critic", lr=1e-3, nf=16), progress=False)
+    assert (tmp_path / "critic" / "state").is_dir()          # the unfinished run is kept
 
 
-def test_folder_pairs_train_batches_are_random_crops_and_flips(tmp_path):
-    (tmp_path / "fake").mkdir()
-    (tmp_path / "real").mkdir()
-    ramp = np.broadcast_to(np.arange(16, dtype=np.uint8)[None, :, None] * 16, (16, 16, 3))
-    for i in range(8):
-        Image.fromarray(np.ascontiguousarray(ramp)).save(tmp_path / "real" / f"{i}.png")
-        Image.fromarray(np.ascontiguousarray(ramp)).save(tmp_path / "fake" / f"{i}.png")
-    data = FolderPairs(tmp_path / "fake", tmp_path / "real", size=16, bs=16, valid_pct=0.25,
-                       crop=8)
-    x, _ = next(iter(data.train_dl))
-    assert x.shape == (12, 3, 8, 8)
-    rows = x[:, 0, 0]                                   # (B, 8): a window of the ramp
-    step = rows[:, 1:] - rows[:, :-1]
-    increasing, decreasing = (step > 0).all(1), (step < 0).all(1)
-    assert (increasing | decreasing).all()              # each crop is a contiguous window ...
-    assert increasing.any() and decreasing.any()        # ... some of them mirrored
-    assert len({round(r[0].item(), 4) for r in rows}) > 1  # at different offsets
-    xv, _ = next(iter(data.valid_dl))
-    assert xv.shape[-2:] == (16, 16)                    # validation sees whole images
-    for bad in (0, 17):
-        with pytest.raises(ValueError, match="crop"):
-            FolderPairs(tmp_path / "fake", tmp_path / "real", size=16, crop=bad)
+def test_a_finished_critic_run_is_trained_again_from_scratch(folders, tmp_path):
+    pretrain_critic(_config(folders, tmp_path / "critic", epochs=1), progress=False)
+    counter = CountEpochs()
+    pretrain_critic(_config(folders, tmp_path / "critic", epochs=2), progress=False,
+                    cbs=[counter])
+    assert counter.epochs == [0, 1]
