@@ -53,14 +53,9 @@ def stage_numbers(out: Path, device: str, seed: int) -> dict[str, Any]:
 
 def lpips_available() -> bool:
     """LPIPS needs an ImageNet AlexNet trunk (torchvision's cache or the weights dir)."""
-    from lesson7.models.encoders import PretrainedWeightsUnavailable
-    from lesson7.quality.lpips_metric import LPIPS
+    from lesson7.quality.lpips_metric import lpips_unavailable
 
-    try:
-        LPIPS("alex")
-        return True
-    except PretrainedWeightsUnavailable:  # offline with no weights file: LPIPS is reported null
-        return False
+    return lpips_unavailable() is None
 
 
 def _toy_scenes(out: Path, seed: int) -> tuple[Path, Path]:

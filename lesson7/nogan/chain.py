@@ -24,8 +24,9 @@ from typing import Any
 from lesson7.configs.nogan import CriticConfig, GANTrainConfig, NoGANConfig
 from lesson7.configs.restore import RestoreTrainConfig
 from lesson7.files import atomic_write_json, atomic_write_text
-from lesson7.nogan.compare import compare, evaluate_run, lpips_unavailable, report_markdown
+from lesson7.nogan.compare import compare, evaluate_run, report_markdown
 from lesson7.nogan.preds import pred_path
+from lesson7.quality.lpips_metric import lpips_unavailable
 from lesson7.runs import RunFolder
 
 __all__ = ["run_nogan", "generator_config", "critic_config", "gan_config"]

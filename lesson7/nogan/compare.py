@@ -14,25 +14,12 @@ from typing import Any
 from lesson7.configs.nogan import CompareConfig
 from lesson7.configs.restore import EvalConfig
 from lesson7.files import atomic_write_json, atomic_write_text
+from lesson7.quality.lpips_metric import lpips_unavailable
 
-__all__ = ["COMPARED", "compare", "report_markdown", "evaluate_run", "compare_runs",
-           "lpips_unavailable"]
+__all__ = ["COMPARED", "compare", "report_markdown", "evaluate_run", "compare_runs"]
 
 COMPARED = ("psnr", "psnr_y", "ssim", "lpips")
 LOWER_IS_BETTER = {"lpips"}
-
-
-def lpips_unavailable(weights: Path | None = None) -> str | None:
-    """Why LPIPS cannot be scored here (no ImageNet AlexNet trunk: not in torchvision's cache,
-    not downloadable, not in the weights dir), or None when it can."""
-    from lesson7.models.encoders import PretrainedWeightsUnavailable
-    from lesson7.quality.lpips_metric import LPIPS
-
-    try:
-        LPIPS("alex", weights)
-    except PretrainedWeightsUnavailable as e:
-        return str(e)
-    return None
 
 
 def evaluate_run(run: Path, hr: Path, eval_size: int | None, out: Path, device: str = "auto",

@@ -78,3 +78,14 @@ class LPIPS(nn.Module):
         if pred.shape[1] == 1:  # grey: the trunk wants RGB
             pred, target = pred.expand(-1, 3, -1, -1), target.expand(-1, 3, -1, -1)
         return self.model(pred.float(), target.float(), normalize=True).flatten()  # [0,1] -> [-1,1]
+
+
+def lpips_unavailable(weights: str | os.PathLike | None = None, net: str = "alex") -> str | None:
+    """Why LPIPS cannot be scored here (no ImageNet trunk: not in torchvision's cache, not
+    downloadable, not in the weights dir), or None when it can. Reports use it to print "n/a"
+    with the reason instead of skipping a stage."""
+    try:
+        LPIPS(net, weights)
+    except PretrainedWeightsUnavailable as e:
+        return str(e)
+    return None
