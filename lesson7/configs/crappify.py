@@ -43,7 +43,8 @@ class CrappifyConfig:
         self.src, self.dst = Path(self.src), Path(self.dst)
         if self.mode not in CRAPPIFY_MODES:
             raise ValueError(f"--mode must be one of {list(CRAPPIFY_MODES)}, got {self.mode!r}")
-        check_at_least(1, workers=self.workers, size=self.size)
+        check_at_least(1, workers=self.workers)
+        check_at_least(8, size=self.size)  # px; smaller leaves nothing to restore
         if self.quality is not None:
             lo, hi = self.quality
             if not 1 <= lo <= hi <= 100:

@@ -50,3 +50,5 @@ class NumbersConfig(RunConfig):
         if self.split not in SPLITS:
             raise ValueError(f"--split must be one of {list(SPLITS)}, got {self.split!r}")
         check_positive(epochs=self.epochs, lr=self.lr, bs=self.bs, bptt=self.bptt)
+        if self.bptt is not None and self.bptt > 3 and (self.model == "0" or self.all):
+            raise ValueError(f"--bptt must be 1..3 for --model 0 (three words by hand), got {self.bptt}")

@@ -102,6 +102,8 @@ class RestoreTrainConfig(RunConfig):
         if self.epochs + self.unfreeze_epochs < 1:
             raise ValueError("--epochs + --unfreeze-epochs must be >= 1")
         check_fraction(valid_pct=self.valid_pct)
+        if self.identity_init and self.norm != "weight":  # DynamicUnet.init_identity_ needs it
+            raise ValueError(f"--identity-init needs --norm weight, got --norm {self.norm}")
         for name, path in (("--encoder-weights", self.encoder_weights),
                            ("--feature-weights", self.feature_weights)):
             if path is not None and not Path(path).is_file():

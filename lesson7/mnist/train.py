@@ -8,6 +8,7 @@ models -> fit_one_cycle -> table, metrics.json, loss plot, show_batch PNG, check
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from lesson7.configs.mnist import MnistConfig
 from lesson7.data import ImageList, rand_pad, resolve_dataset
 from lesson7.models.mnist import MNIST_MODELS
 from lesson7.runs import RunFolder, run_info
-from lesson7.train import Learner, accuracy
+from lesson7.train import Callback, Learner, accuracy
 from lesson7.train import distributed as ddp
 from lesson7.train.seed import seed_everything
 
@@ -44,27 +45,33 @@ def load_mnist(cfg: MnistConfig, device: str = "cpu"):
             .normalize())
 
 
-def train_mnist(cfg: MnistConfig, printer=print) -> dict[str, Any]:
-    """Train one model as the lesson does; write the run folder; return metrics.json's content."""
+def train_mnist(cfg: MnistConfig, printer=print, cbs: Sequence[Callback] = ()) -> dict[str, Any]:
+    """Train one model as the lesson does; write the run folder; return metrics.json's content.
+
+    `cbs` are extra callbacks for the one-cycle fit (e.g. to record the learning rates).
+    """
+    from lesson7.train.learner import pick_device
+
+    device = pick_device(cfg.device)  # an unusable --device fails before the data is read
     seed_everything(cfg.seed)
     data = load_mnist(cfg)
     model = MNIST_MODELS[cfg.model]()
     run = RunFolder(cfg.out)
     learn = Learner(model, data, nn.CrossEntropyLoss(), metrics=[accuracy], path=run.path,
-                    device=cfg.device)
+                    device=device)
     if ddp.is_main():
         run.write_config(cfg)
-        data.show_batch(rows=3, path=cfg.out / "show_batch.png")
+        data.show_batch(rows=3, path=run / "show_batch.png")
     suggested = learn.lr_find(end_lr=100) if cfg.lr_find else None
     if suggested is not None:
-        printer(f"lr_find suggests {suggested:.2e} (plot: {cfg.out / 'lr_find.png'})")
+        printer(f"lr_find suggests {suggested:.2e} (plot: {run / 'lr_find.png'})")
     n_params = sum(p.numel() for p in model.parameters())
     printer(f"{cfg.model}: {n_params:,} parameters, {cfg.epochs} epochs, max lr {cfg.lr}, "
             f"{len(data.train_dl.dataset):,} train / {len(data.valid_dl.dataset):,} valid images")
     t0 = time.perf_counter()
-    learn.fit_one_cycle(cfg.epochs, cfg.lr)
+    learn.fit_one_cycle(cfg.epochs, cfg.lr, cbs=cbs)
     train_wall_s = time.perf_counter() - t0
-    learn.recorder.plot_loss(cfg.out / "loss.png")
+    learn.recorder.plot_loss(run / "loss.png")
     ckpt = learn.save("model", task="mnist", model=cfg.model, epoch=cfg.epochs)
     final = learn.recorder.history[-1]
     metrics = {

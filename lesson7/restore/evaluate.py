@@ -8,7 +8,8 @@ Images are quantised to 8 bits before scoring, as saved files would be.
 
 Tracks:
 - `bicubic-x2/x3/x4`: modcrop, bicubic down and up (`pairs.bicubic_degrade`); `scale` border
-  pixels are shaved before every metric (the SR convention, REFERENCE §5).
+  pixels are shaved before every metric (the SR convention: Kim et al. 2016 (VDSR), Lim et al.
+  2017 (EDSR) evaluate with a `scale`-pixel border removed).
 - `lesson`, `superres`, `real`: the crappifiers; the HR image is first resized so its short
   side is `eval_size` (the training size: the model learnt to restore at that resolution) and
   the crappified image is bicubic-upsampled to it; nothing is shaved.
@@ -141,7 +142,7 @@ def evaluate_restorer(cfg: EvalConfig) -> dict[str, Any]:
     def restore_fn(x: Tensor) -> Tensor:
         return restorer.restore_tensor(x, cfg.tile, cfg.overlap)
 
-    lpips = LPIPS(cfg.lpips_net, cfg.lpips_weights) if cfg.lpips else False
+    lpips = _lpips_or_explain(cfg) if cfg.lpips else False
     result = evaluate(restore_fn, files, degrade, seed=cfg.seed, eval_size=eval_size,
                       root=cfg.hr, lpips=lpips, progress=sys.stderr.isatty())
     result["checkpoint"] = str(ckpt)
@@ -149,3 +150,14 @@ def evaluate_restorer(cfg: EvalConfig) -> dict[str, Any]:
     out = cfg.out if cfg.out is not None else ckpt.parent / f"eval_{cfg.hr.name}_{degrade}"
     atomic_write_json(Path(out) / "metrics.json", result)
     return result
+
+
+def _lpips_or_explain(cfg: EvalConfig) -> LPIPS:
+    """The LPIPS metric; without its ImageNet trunk, a ValueError (one line from the CLI, exit 2)
+    that names the missing file and says how to score without it."""
+    from lesson7.models.encoders import PretrainedWeightsUnavailable
+
+    try:
+        return LPIPS(cfg.lpips_net, cfg.lpips_weights)
+    except PretrainedWeightsUnavailable as e:
+        raise ValueError(f"{e} To score without LPIPS (reported as null), add --no-lpips.") from None

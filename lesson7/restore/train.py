@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,7 @@ from lesson7.data.degradations import degradation, make_degrader
 from lesson7.files import atomic_path
 from lesson7.restore.restorer import Restorer, UnetConfig, tensor_to_pil
 from lesson7.runs import RunFolder, config_dict
-from lesson7.train.callbacks import SaveEveryEpoch
+from lesson7.train.callbacks import Callback, SaveEveryEpoch
 from lesson7.train.seed import seed_everything
 
 __all__ = ["train_restorer", "make_pairs", "build_data", "save_results", "RUN_SETTINGS"]
@@ -109,11 +110,12 @@ def unet_config(cfg: RestoreTrainConfig) -> UnetConfig:
                       scale=float(d.scale) if d else 1.0)
 
 
-def train_restorer(cfg: RestoreTrainConfig) -> dict[str, Any]:
+def train_restorer(cfg: RestoreTrainConfig, cbs: Sequence[Callback] = ()) -> dict[str, Any]:
     """Train (or resume: call again with the same config) a restoration U-Net into cfg.out.
 
     Writes model.safetensors + model.json (with the UnetConfig the model was built from),
-    config.json, metrics.json and results.png; returns the metrics.
+    config.json, metrics.json and results.png; returns the metrics. `cbs` are extra callbacks
+    for every fit (e.g. to record the learning rates).
     """
     from lesson7.models.unet import unet_learner
     from lesson7.train.learner import pick_device
@@ -168,7 +170,7 @@ def train_restorer(cfg: RestoreTrainConfig) -> dict[str, Any]:
             learn.unfreeze()
             lrs = cfg.lr if cfg.scratch else slice(cfg.lr / 1000, cfg.lr)
         saver = SaveEveryEpoch(run.state, phase=i, run=settings)  # the resume point
-        learn.fit_one_cycle(n_epochs, lrs, pct_start=0.8 if frozen else 0.3, cbs=[saver],
+        learn.fit_one_cycle(n_epochs, lrs, pct_start=0.8 if frozen else 0.3, cbs=[saver, *cbs],
                             start_epoch=first)
     if learn is None:  # every epoch was done before an interruption: finish from the saved state
         bs = max(1, round(cfg.bs * (cfg.size[0] / cfg.size[-1]) ** 2))
