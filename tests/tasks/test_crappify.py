@@ -1,21 +1,19 @@
-"""`lesson7 crappify SRC DST`: exit codes, failure listing, report file, determinism."""
+"""`lesson7 crappify SRC DST` through `lesson7.cli.main`: exit codes, failure listing, report
+file, determinism, and flag errors."""
 
 from __future__ import annotations
 
-import argparse
 import json
 
 import numpy as np
+import pytest
 from PIL import Image
 
-from lesson7.tasks import crappify
+from lesson7.cli import main
 
 
 def _cli(*argv) -> int:
-    p = argparse.ArgumentParser()
-    crappify.register(p.add_subparsers(dest="cmd", required=True))
-    args = p.parse_args(["crappify", *map(str, argv)])
-    return args.func(args)
+    return main(["crappify", *map(str, argv)])
 
 
 def _src(tmp_path):
@@ -35,6 +33,11 @@ def test_cli_ok_then_skip_then_overwrite(tmp_path, capsys):
     assert Image.open(tmp_path / "dst" / "0.jpg").size == (120, 96)
     assert _cli(src, tmp_path / "dst", "--seed", "1", "--no-progress") == 0
     assert "3 skipped" in capsys.readouterr().out
+    before = (tmp_path / "dst" / "0.jpg").stat().st_mtime_ns
+    assert _cli(src, tmp_path / "dst", "--seed", "2", "--workers", "1", "--overwrite",
+                "--no-progress") == 0
+    assert "3 written" in capsys.readouterr().out
+    assert (tmp_path / "dst" / "0.jpg").stat().st_mtime_ns >= before
 
 
 def test_cli_reports_failures_with_nonzero_exit(tmp_path, capsys):
@@ -47,12 +50,26 @@ def test_cli_reports_failures_with_nonzero_exit(tmp_path, capsys):
     assert len(list((tmp_path / "dst").glob("*.jpg"))) == 3
 
 
-def test_cli_bad_flags_exit_2(tmp_path, capsys):
+def test_cli_dst_inside_src_is_refused(tmp_path, capsys):
     src = _src(tmp_path)
     assert _cli(src, src / "inside", "--no-progress") == 2
-    assert "must not be SRC" in capsys.readouterr().err
-    assert _cli(src, tmp_path / "d", "--quality", "90", "10", "--no-progress") == 2
-    assert _cli(src, tmp_path / "d", "--mode", "real", "--size", "4", "--no-progress") == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("lesson7 crappify: error: ") and "must not be SRC" in err
+    assert not (src / "inside").exists()
+
+
+@pytest.mark.parametrize("flags", [
+    ["--quality", "90", "10"], ["--quality", "0", "50"], ["--size", "0"], ["--size", "7"], ["--workers", "0"],
+    ["--seed", "nan"], ["--mode", "potato"], ["--size", "4", "--mode", "real"],
+])
+def test_cli_bad_flag_values_exit_2_naming_the_flag(tmp_path, flags, capsys):
+    src = _src(tmp_path)
+    with pytest.raises(SystemExit) as e:
+        _cli(src, tmp_path / "d", *flags, "--no-progress")
+    assert e.value.code == 2
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last.startswith("lesson7 crappify: error: ") and flags[0] in last
+    assert not (tmp_path / "d").exists()
 
 
 def test_cli_seeded_runs_are_identical(tmp_path):

@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 from conftest import shared_path
 from PIL import Image
 
@@ -46,14 +47,26 @@ def test_mnist_cli_writes_the_run_folder(tmp_path, capsys, monkeypatch):
     assert "train_loss" in printed and "valid_loss" in printed and "accuracy" in printed
 
 
-def test_bad_flags_name_the_flag(capsys):
-    with pytest.raises(SystemExit):
-        main(["mnist", "--model", "vgg"])
-    err = capsys.readouterr().err
-    assert "--model" in err and "resnet" in err
-    with pytest.raises(SystemExit):
-        main(["mnist", "--epochs", "0"])
-    assert "--epochs" in capsys.readouterr().err
+@pytest.mark.parametrize("flag, value", [
+    ("--model", "vgg"), ("--device", "potato"), ("--lr", "nan"), ("--lr", "-1"), ("--bs", "0"),
+    ("--epochs", "0"), ("--seed", "1.5"),
+])
+def test_bad_flag_values_exit_2_naming_the_flag(tmp_path, flag, value, capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["mnist", flag, value, "--out", str(tmp_path / "o")])
+    assert e.value.code == 2
+    last = capsys.readouterr().err.strip().splitlines()[-1]  # usage lines, then one error line
+    assert last.startswith("lesson7 mnist: error: ") and flag in last
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_device_cuda_without_cuda_fails_before_reading_data(tmp_path, capsys):
+    tree = make_tree(tmp_path / "data")
+    rc = main(["mnist", "--data", str(tree), "--device", "cuda", "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and err.startswith("lesson7 mnist: error: ") and "--device cuda" in err
+    assert not (tmp_path / "o").exists()
 
 
 def test_not_an_mnist_folder_is_a_clear_error(tmp_path, capsys):
