@@ -1,6 +1,6 @@
 """Do our human-numbers RNNs reach the lesson's accuracy? Median over seeds, CPU time per epoch.
 
-Trains every model (or ``--models``) with the lesson's recipe (``lesson7.tasks.numbers.RECIPES``)
+Trains every model (or ``--models``) with the lesson's recipe (``lesson7.text.train.RECIPES``)
 for ``--seeds`` seeds on CPU with one thread, and prints per model: the median final valid
 accuracy (acc4 for Model0/1), its min-max, the lesson's recorded accuracy, the issue's target and
 the CPU seconds per epoch. Targets (issue 5): GRU (Model5) >= 0.80, LSTM >= 0.87, Model4 >= 0.58.
@@ -10,8 +10,8 @@ the 16-token sequences of 1..9999), the split its 0.87 was recorded on; the targ
     python benchmarks/human_numbers.py                    # all models, 3 seeds (~5 min, 1 core)
     python benchmarks/human_numbers.py --models 5 lstm --seeds 5 --json runs/bench_hn.json
 
-Run-to-run spread is large on this task (REFERENCE §2.2: Model2 gave 0.24 / 0.35 / 0.41 in three
-runs), hence the median of several seeds rather than one run.
+Run-to-run spread is large on this task (the lesson's notebook, rerun, gave Model2 0.24 / 0.35 /
+0.41 in three runs), hence the median of several seeds rather than one run.
 """
 
 from __future__ import annotations
@@ -28,8 +28,9 @@ from pathlib import Path
 
 import torch
 
-from lesson7.tasks.numbers import RECIPES, train_numbers
+from lesson7.configs.numbers import NumbersConfig
 from lesson7.text.human_numbers import make_human_numbers
+from lesson7.text.train import RECIPES, train_numbers
 
 TARGETS = {"4": 0.58, "5": 0.80, "lstm": 0.87}
 
@@ -65,8 +66,9 @@ def bench(models: list[str], seeds: list[int], threads: int, data_dir: Path) -> 
             accs, cpu_per_epoch, wall_per_epoch = [], [], []
             for seed in seeds:
                 cpu0 = time.process_time()
-                m = train_numbers(name, out=Path(tmp) / f"{name}_{split}_{seed}", seed=seed,
-                                  data_dir=data_dir, device="cpu", split=split, printer=None)
+                cfg = NumbersConfig(model=name, out=Path(tmp) / f"{name}_{split}_{seed}", seed=seed,
+                                    data_dir=data_dir, device="cpu", split=split)
+                m = train_numbers(cfg, printer=None)
                 epochs = len(m["history"])
                 cpu_per_epoch.append((time.process_time() - cpu0) / epochs)
                 wall_per_epoch.append(m["train_wall_s"] / epochs)
@@ -120,8 +122,8 @@ def main(argv: list[str] | None = None) -> int:
                     make_human_numbers(args.data_dir))
     print()
     print(table(results))
-    print(f"\ntotal {time.perf_counter() - t0:.0f} s; 'lesson' = course-v3 HEAD recorded final "
-          "accuracy (REFERENCE §2.2), lstm = fastbook LMModel7 (on its own 80/20 split).")
+    print(f"\ntotal {time.perf_counter() - t0:.0f} s; 'lesson' = final accuracy recorded in course-v3 "
+          "lesson7-human-numbers.ipynb, lstm = fastbook LMModel7 (on its own 80/20 split).")
     if args.json is not None:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({"commit": _commit(), "torch": torch.__version__,

@@ -4,7 +4,7 @@ Reports (1) accuracy and wall time of the full Learner run, and (2) the Learner'
 epochs of `Learner.fit_one_cycle` and of a plain PyTorch loop (same model, optimizer, schedule
 and batches) timed alternately, median per-epoch time of each and their ratio.
 
-    python benchmarks/mnist_resnet.py --data ../shared/datasets/mnist/mnist_png.tgz
+    python benchmarks/mnist_resnet.py --data ../shared/datasets/mnist/mnist_png.tgz --seed 0
 """
 
 from __future__ import annotations
@@ -20,8 +20,9 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from lesson7.configs.mnist import MnistConfig
+from lesson7.mnist.train import load_mnist, train_mnist
 from lesson7.models.mnist import mnist_resnet
-from lesson7.tasks.mnist import MnistConfig, load_mnist, train_mnist
 from lesson7.train import Learner, accuracy
 from lesson7.train.optim import adamw, make_param_groups
 from lesson7.train.schedules import one_cycle, one_cycle_moms
@@ -57,13 +58,15 @@ def main() -> None:
     ap.add_argument("--skip-full", action="store_true", help="only measure the overhead")
     ap.add_argument("--out", type=Path, default=Path("runs/bench_mnist"))
     ap.add_argument("--device", default="auto")
+    ap.add_argument("--seed", type=int, default=42, help="random seed (default 42, the CLI's)")
     args = ap.parse_args()
 
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
                             text=True).stdout.strip()
     cfg = MnistConfig(model="resnet", data=args.data, out=args.out, device=args.device,
-                      epochs=args.epochs, lr=0.05, bs=128)
+                      epochs=args.epochs, lr=0.05, bs=128, seed=args.seed)
     result = {"torch": torch.__version__, "threads": torch.get_num_threads(), "commit": commit,
+              "seed": args.seed,
               "cpu": platform.processor() or platform.machine()}
     if not args.skip_full:
         m = train_mnist(cfg, printer=print)

@@ -18,7 +18,6 @@ prints model vs baseline PSNR / PSNR-Y / SSIM(Y) / LPIPS with the training time.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import subprocess
@@ -27,7 +26,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from lesson7.tasks import restore
+from lesson7.cli import main as lesson7_cli
+from lesson7.configs.restore import EvalConfig
+from lesson7.restore.evaluate import evaluate_restorer
 
 SHARED = Path(__file__).resolve().parents[1] / ".." / "shared" / "datasets"
 if (SHARED.parent / "weights").is_dir():  # offline LPIPS trunks, found via $LESSON7_WEIGHTS
@@ -35,11 +36,9 @@ if (SHARED.parent / "weights").is_dir():  # offline LPIPS trunks, found via $LES
 TEST_SETS = {"set5": SHARED / "set5", "bsd100": SHARED / "bsds500" / "val"}
 
 
-def _cli(argv: list[str]) -> int:
-    p = argparse.ArgumentParser()
-    restore.register(p.add_subparsers(dest="cmd", required=True))
-    args = p.parse_args(["restore", *argv])
-    return args.func(args)
+def _fmt(scores: dict) -> str:
+    lpips = "n/a" if scores["lpips"] is None else f"{scores['lpips']:.3f}"
+    return f"{scores['psnr']:.2f} / {scores['psnr_y']:.2f} / {scores['ssim']:.4f} / {lpips}"
 
 
 def main() -> None:
@@ -49,6 +48,8 @@ def main() -> None:
     ap.add_argument("--sets", nargs="+", default=["set5", "bsd100"], choices=sorted(TEST_SETS))
     ap.add_argument("--limit", type=int, default=None, help="evaluate on the first N images only")
     ap.add_argument("--device", default="auto")
+    ap.add_argument("--lpips", action=argparse.BooleanOptionalAction, default=True,
+                    help="score LPIPS (needs the AlexNet trunk; --no-lpips: n/a)")
     ap.add_argument("train_args", nargs=argparse.REMAINDER, help="-- then `restore train` flags")
     args = ap.parse_args()
     train_args = [a for a in args.train_args if a != "--"]
@@ -56,7 +57,8 @@ def main() -> None:
                             text=True).stdout.strip()
     print(f"commit {commit}; train flags: {' '.join(train_args)}")
     t0 = time.perf_counter()
-    if _cli(["train", *train_args, "--out", str(args.out), "--device", args.device]) != 0:
+    if lesson7_cli(["restore", "train", *train_args, "--out", str(args.out),
+                    "--device", args.device]) != 0:
         sys.exit("training failed")
     train_s = time.perf_counter() - t0
     rows = []
@@ -68,11 +70,8 @@ def main() -> None:
                 if f.suffix.lower() in (".png", ".jpg", ".bmp"):
                     shutil.copy(f, tmp / f.name)
             folder = tmp
-        out = args.out / f"eval_{name}"
-        if _cli(["eval", str(args.out), "--hr", str(folder), "--out", str(out),
-                 "--device", args.device]) != 0:
-            sys.exit(f"eval on {name} failed")
-        res = json.loads((out / "metrics.json").read_text())
+        res = evaluate_restorer(EvalConfig(checkpoint=args.out, hr=folder, lpips=args.lpips,
+                                           out=args.out / f"eval_{name}", device=args.device))
         rows.append((name, res))
     print(f"\ntraining time {train_s / 60:.1f} min")
     cols = "PSNR / PSNR-Y / SSIM-Y / LPIPS"
@@ -80,9 +79,7 @@ def main() -> None:
     print("|---|---|---|---|")
     for name, r in rows:
         m, b = r["model"], r["baseline"]
-        fmt = "{psnr:.2f} / {psnr_y:.2f} / {ssim:.4f} / {lpips:.3f}"
-        print(f"| {name} ({r['degrade']}) | {r['n_images']} | {fmt.format(**m)} "
-              f"| {fmt.format(**b)} |")
+        print(f"| {name} ({r['degrade']}) | {r['n_images']} | {_fmt(m)} | {_fmt(b)} |")
 
 
 if __name__ == "__main__":
