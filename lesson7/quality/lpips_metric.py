@@ -41,8 +41,10 @@ def _trunk_features(net: str, trunk_weights: str | os.PathLike | None) -> nn.Seq
     except PretrainedWeightsUnavailable as e:
         if found is None:
             raise PretrainedWeightsUnavailable(
-                f"LPIPS needs an ImageNet {arch} trunk: {e} Or pass --lpips-weights PATH "
-                f"(trunk_weights= in Python), or {where_to_put(filename)}.") from e
+                f"LPIPS needs an ImageNet {arch} trunk, which is neither in torchvision's cache "
+                f"({torch.hub.get_dir()}) nor downloadable here: {where_to_put(filename)}, or "
+                "pass --lpips-weights PATH (trunk_weights= in Python), or --no-lpips to skip "
+                "LPIPS.") from e
         return load_tv_model(arch, weights_path=found).features
 
 

@@ -55,6 +55,11 @@ def pick_device(device: str | torch.device = "auto") -> torch.device:
     if device.type == "cuda" and device.index is None:
         # Some CUDA APIs (generators, device properties) refuse an index-less "cuda".
         device = torch.device("cuda", torch.cuda.current_device())
+    if device.type == "cuda" and device.index >= torch.cuda.device_count():
+        raise ValueError(f"--device {device} does not exist: this machine has "
+                         f"{torch.cuda.device_count()} CUDA device(s), cuda:0..")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError("--device mps was asked for but MPS is not available; use auto or cpu")
     return device
 
 
