@@ -11,7 +11,7 @@ from lesson7.configs.flags import check_at_least, check_fraction, check_positive
 from lesson7.data.degradations import BICUBIC_NAMES, CRAPPIFIERS_NAMES, DEGRADATIONS
 
 ENCODER_NAMES = ("alexnet", "resnet18", "resnet34", "resnet50", "resnet101", "resnet152",
-                 "vgg11_bn", "vgg16", "vgg16_bn", "vgg19_bn")
+                 "vgg11_bn", "vgg16", "vgg16_bn", "vgg19_bn", "efficientnet_lite0")
 """U-Net encoders (`lesson7.models.encoders.ENCODERS`; a test keeps the two in step)."""
 LOSSES = ("mse", "l1", "feature")
 NORMS = ("weight", "batch", "spectral")

