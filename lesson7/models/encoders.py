@@ -28,8 +28,9 @@ __all__ = ["ENCODERS", "PretrainedWeightsUnavailable", "create_encoder", "load_t
            "load_weights_file", "first_conv", "torchvision_cached"]
 
 
-class PretrainedWeightsUnavailable(RuntimeError):
-    """Pretrained weights were asked for but are neither cached nor downloadable."""
+class PretrainedWeightsUnavailable(FileNotFoundError):
+    """Pretrained weights were asked for but are neither cached nor downloadable (a missing
+    file: the CLI reports it in one line, exit 2)."""
 
 
 @dataclass(frozen=True)
