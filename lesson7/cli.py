@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from lesson7 import __version__
 from lesson7.configs.flags import from_flags
 
-TASKS = ("demo", "mnist", "crappify", "restore", "gan", "wgan", "numbers")
+TASKS = ("demo", "mnist", "crappify", "restore", "gan", "wgan", "numbers", "export")
 
 
 def build_parser() -> argparse.ArgumentParser:

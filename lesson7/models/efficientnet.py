@@ -19,7 +19,6 @@ Refs: Tan & Le 2019 (EfficientNet, arXiv:1905.11946); TF `tensorflow/tpu`
 
 from __future__ import annotations
 
-import math
 import os
 from pathlib import Path
 
@@ -58,7 +57,11 @@ class Conv2dSame(nn.Conv2d):
         """(left, right, top, bottom) for an input of (H, W) `size`."""
         pads = []
         for n, k, s, d in zip(size, self.kernel_size, self.stride, self.dilation, strict=True):
-            total = max((math.ceil(n / s) - 1) * s + (k - 1) * d + 1 - n, 0)
+            # ceil(n / s) as (n + s - 1) // s: under `torch.onnx.export` n is a traced 0-d tensor
+            # and math.ceil / max would freeze the padding at the export size (wrong for odd
+            # sizes); the operands stay >= 0 because ONNX's integer Div truncates, not floors.
+            total = ((n + s - 1) // s - 1) * s + (k - 1) * d + 1 - n
+            total = total.clamp(min=0) if isinstance(total, Tensor) else max(total, 0)
             pads.append((total // 2, total - total // 2))
         (top, bottom), (left, right) = pads
         return left, right, top, bottom

@@ -60,6 +60,16 @@ def _up_scale(small: Sequence[int], big: Sequence[int]) -> int:
     return max(2, round(big[-2] / small[-2]))
 
 
+def _resize_needed(x: Tensor, like: Tensor) -> bool:
+    """Whether `x` must be resized to the height and width of `like`.
+
+    Always true while tracing (`torch.onnx.export`): the tracer records the branch taken at the
+    export size only, so an exported model would fail on sizes that need the resize; a nearest
+    resize to the same size is the identity.
+    """
+    return torch.jit.is_tracing() or x.shape[-2:] != like.shape[-2:]
+
+
 class UnetBlock(nn.Module):
     """Upsample `up_in`, merge with the encoder skip, then two convs (fastai v1 `UnetBlock`)."""
 
@@ -80,7 +90,7 @@ class UnetBlock(nn.Module):
 
     def forward(self, up_in: Tensor, skip: Tensor) -> Tensor:
         up = self.shuf(up_in)                                          # (B, up_in_c/2, 2h, 2w)
-        if up.shape[-2:] != skip.shape[-2:]:                           # odd sizes: 2h = h_skip + 1
+        if _resize_needed(up, skip):                                   # odd sizes: 2h = h_skip + 1
             up = F.interpolate(up, skip.shape[-2:], mode="nearest")    # (B, up_in_c/2, H, W)
         x = self.act(torch.cat([up, self.bn(skip)], dim=1))            # (B, ni, H, W)
         return self.conv2(self.conv1(x))                               # (B, nf, H, W)
@@ -162,7 +172,7 @@ class DynamicUnet(nn.Module):
         for block, skip in zip(self.blocks, reversed(skips), strict=True):
             h = block(h, skip)                                # up to the skip's resolution
         h = self.upsample(h)                                  # (B, C, ~H, ~W)
-        if h.shape[-2:] != x.shape[-2:]:
+        if _resize_needed(h, x):
             h = F.interpolate(h, x.shape[-2:], mode="nearest")  # (B, C, H, W)
         if self.last_cross:
             h = self.cross(torch.cat([h, x], dim=1))          # (B, C + C_in, H, W)
