@@ -94,14 +94,19 @@ def test_metadata_states_the_convention_and_restores_like_pytorch(exported, name
     assert np.abs(ours.astype(int) - ref.astype(int)).max() <= 1  # rounding to 8 bits
 
 
-def test_cli_exports_a_run_and_the_shipped_model(tmp_path, monkeypatch, capsys):
+def test_cli_exports_a_run(tmp_path, capsys):
     _save(MODELS["sr_x4_lite0"], tmp_path)
     out = tmp_path / "out" / "restorer.onnx"
     assert main(["export", str(tmp_path), "--onnx", str(out), "--check-size", "33,47"]) == 0
     line = capsys.readouterr().out.strip()
     assert out.is_file() and "max |ONNX - PyTorch|" in line and "33x47" in line, line
+
+
+def test_cli_exports_the_shipped_model(tmp_path, monkeypatch, capsys):
+    shipped = pytest.importorskip("lesson7.restore.shipped")
+    _save(MODELS["sr_x4_lite0"], tmp_path)
     # "shipped" is the packaged model; $LESSON7_SHIPPED_MODEL points at another one
-    monkeypatch.setenv("LESSON7_SHIPPED_MODEL", str(tmp_path / "model.safetensors"))
+    monkeypatch.setenv(shipped.SHIPPED_MODEL_ENV, str(tmp_path / "model.safetensors"))
     assert main(["export", "shipped", "--onnx", str(tmp_path / "shipped.onnx"), "--no-check"]) == 0
     assert "unchecked" in capsys.readouterr().out
 
