@@ -3,7 +3,8 @@
 Each command lives in `lesson7/tasks/<name>.py` (`register(subparsers)`). Every command handles
 errors the same way: a bad flag value exits 2 with argparse's one-line `error:` naming the
 flag; a user error met while running (a missing file, an unusable model) exits 2 with
-`lesson7 <command>: error: ...`; a NaN/inf stop exits 1 (the last good checkpoint is kept);
+`lesson7 <command>: error: ...`; so does running out of memory, with a hint to lower the
+command's --bs or --tile; a NaN/inf stop exits 1 (the last good checkpoint is kept);
 Ctrl-C exits 130.
 """
 
@@ -47,9 +48,39 @@ def main(argv: Sequence[str] | None = None) -> int:
         # User mistakes and missing files: a one-line message naming the problem, no traceback.
         print(f"{command}: error: {e}", file=sys.stderr)
         return 2
+    except (MemoryError, RuntimeError) as e:
+        if not _out_of_memory(e):
+            raise
+        print(f"{command}: error: out of memory ({_first_line(e)}); {_memory_hint(cfg)}",
+              file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print(f"{command}: interrupted", file=sys.stderr)
         return 130
+
+
+def _out_of_memory(e: BaseException) -> bool:
+    """MemoryError, torch's (CUDA) OutOfMemoryError, or a CPU allocation torch could not make.
+    torch is looked up, not imported: a command that never loaded it cannot have raised its."""
+    if isinstance(e, MemoryError):
+        return True
+    torch = sys.modules.get("torch")
+    oom = getattr(torch, "OutOfMemoryError", None) or getattr(getattr(torch, "cuda", None),
+                                                              "OutOfMemoryError", None)
+    text = str(e)
+    return ((oom is not None and isinstance(e, oom)) or "can't allocate memory" in text
+            or "not enough memory" in text)
+
+
+def _first_line(e: BaseException) -> str:
+    text = str(e).strip()
+    return text.splitlines()[0][:200] if text else type(e).__name__
+
+
+def _memory_hint(cfg: object) -> str:
+    """Lower whichever of --bs / --tile the command has."""
+    flags = [f"--{name} (now {getattr(cfg, name)})" for name in ("bs", "tile") if hasattr(cfg, name)]
+    return f"try a smaller {' or '.join(flags)}" if flags else "free memory or use smaller inputs"
 
 
 if __name__ == "__main__":

@@ -10,6 +10,12 @@ writes its weights, optimizer state and progress under OUT/state/ together with 
 that define the run; rerunning the same command continues from there, a run with other
 settings in the same OUT is refused, and the finished run deletes the state. Paths are
 absolute, so a relative --out is never joined onto itself.
+
+A finished model is never replaced by one of other settings unless asked (`--overwrite`): the
+settings are saved in the model's metadata ("run"), and `finished_run` compares them before
+any work starts; the same settings again mean there is nothing to do. A job killed with
+SIGKILL cannot remove its temporary files (`lesson7.files`: `.NAME.XXXXXXXX.part`);
+`remove_partial_files` deletes them when the job is started again.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -88,31 +95,85 @@ class RunFolder:
         """The resume checkpoint's stem: OUT/state/last(.safetensors, .json)."""
         return self.state_dir / "last"
 
-    def resume_point(self, settings: dict[str, Any], meta_file: str | None = None
-                     ) -> dict[str, Any] | None:
+    def resume_point(self, settings: dict[str, Any], meta_file: str | None = None,
+                     overwrite: bool = False) -> dict[str, Any] | None:
         """The saved state's metadata if an unfinished run with these `settings` is here; None if
-        there is none; a ValueError naming what differs if the run here was started otherwise.
+        there is none; a ValueError naming what differs if the run here was started otherwise
+        (with `overwrite`, that state is deleted instead and None returned).
 
         `meta_file`: the state file (in OUT/state/) that holds the progress and, under "run", the
-        settings; default `last.json`, written with `last.safetensors` by `SaveEveryEpoch`.
+        settings; default: the metadata inside `last.safetensors` (`SaveEveryEpoch`), which a
+        kill between writing it and `last.json` cannot leave out of step with the weights.
         """
-        meta_path = self.state_dir / meta_file if meta_file else self.state.with_suffix(".json")
-        if not meta_path.is_file() or (meta_file is None
-                                       and not self.state.with_suffix(".safetensors").is_file()):
+        if meta_file is None:
+            from lesson7.train.checkpoint import checkpoint_metadata
+
+            weights = self.state.with_suffix(".safetensors")
+            meta = checkpoint_metadata(weights) if weights.is_file() else None
+        else:
+            meta_path = self.state_dir / meta_file
+            meta = json.loads(meta_path.read_text()) if meta_path.is_file() else None
+        if not meta:  # no state, or one saved without its metadata: nothing to resume from
             return None
-        meta = json.loads(meta_path.read_text())
-        saved = meta.get("run") or {}
-        settings = json.loads(json.dumps(settings, default=str))
-        if saved != settings:
-            changed = sorted(k for k in set(settings) | set(saved) if saved.get(k) != settings.get(k))
+        changed = _changed(meta.get("run"), settings)
+        if changed:
+            if overwrite:
+                self.clear_state()
+                return None
             raise ValueError(f"--out {self.path} holds an unfinished run with other settings "
                              f"({', '.join(changed)}); use a new --out, or delete "
                              f"{self.state_dir} to start afresh")
         return meta
 
+    def finished_run(self, settings: dict[str, Any], model: str = "model.safetensors",
+                     overwrite: bool = False) -> dict[str, Any] | None:
+        """metrics.json of the finished run of these `settings` in OUT, if there is one (the
+        caller has nothing to do); None when there is none, or with `overwrite`. A ValueError
+        if OUT/`model` was trained with other settings (saved under "run" in its metadata) and
+        not `overwrite`. Call it when `resume_point` found nothing to resume."""
+        from lesson7.train.checkpoint import checkpoint_metadata
+
+        weights = self.path / model
+        if overwrite or not weights.is_file():
+            return None
+        try:
+            saved = checkpoint_metadata(weights).get("run")
+        except ValueError as e:  # unreadable: still never replaced without being asked
+            raise ValueError(f"--out {self.path} holds a model that cannot be read ({e}); add "
+                             "--overwrite to replace it, or use a new --out") from None
+        changed = _changed(saved, settings)
+        if changed:
+            why = (f"trained with other settings ({', '.join(changed)})" if saved is not None
+                   else "whose settings are not recorded in it")
+            raise ValueError(f"--out {self.path} already holds a finished model ({weights.name}) "
+                             f"{why}; use a new --out, or add --overwrite to replace it")
+        metrics = self.read_metrics()
+        if metrics is not None:
+            self.clear_state()  # leftovers of a kill while the finished run deleted it
+        return metrics
+
+    def remove_partial_files(self) -> list[Path]:
+        """Delete the temporary files that killed writers left in OUT (see the module doc)."""
+        if not self.path.is_dir():
+            return []
+        stale = [p for p in self.path.rglob("*.part") if _PARTIAL.fullmatch(p.name)]
+        for p in stale:
+            p.unlink(missing_ok=True)
+        return stale
+
     def clear_state(self) -> None:
         """The run is finished: its resume point is no longer needed."""
         shutil.rmtree(self.state_dir, ignore_errors=True)
+
+
+_PARTIAL = re.compile(r"\..+\.[0-9a-f]{8}\.part")  # lesson7.files: .NAME.XXXXXXXX.part
+
+
+def _changed(saved: dict[str, Any] | None, settings: dict[str, Any]) -> list[str]:
+    """The settings that differ from those `saved` with a model or state (all, if none were)."""
+    saved = saved or {}
+    settings = json.loads(json.dumps(settings, default=str))
+    return sorted(k for k in set(settings) | set(saved) if saved.get(k) != settings.get(k))
 
 
 def run_info(device: Any) -> dict[str, Any]:

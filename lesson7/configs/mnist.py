@@ -10,6 +10,8 @@ from lesson7.configs.flags import check_positive, flag
 
 # The lesson's schedule per model: (epochs, max LR), from lesson7-resnet-mnist.ipynb.
 LESSON_SCHEDULES = {"basic": (3, 0.1), "refactor": (10, 0.1), "resnet": (12, 0.05)}
+MAX_LR = 10.0
+"""Largest --lr accepted: larger values only make NaNs (training stops on those too)."""
 
 
 @dataclass(kw_only=True)
@@ -30,6 +32,8 @@ class MnistConfig(RunConfig):
     """Run the LR finder first (the lesson does, end_lr=100) and save lr_find.png."""
     out: Path = flag(Path("runs/mnist"))
     """Run folder: config, metrics, plots, checkpoints."""
+    overwrite: bool = flag(False)
+    """Replace a finished model in --out trained with other settings (or retrain the same)."""
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -39,3 +43,5 @@ class MnistConfig(RunConfig):
         self.epochs = epochs if self.epochs is None else self.epochs
         self.lr = lr if self.lr is None else self.lr
         check_positive(epochs=self.epochs, lr=self.lr, bs=self.bs)
+        if self.lr > MAX_LR:  # far past divergence: a typo such as 1e30 for 1e-3
+            raise ValueError(f"--lr must be <= {MAX_LR}, got {self.lr}")

@@ -14,6 +14,8 @@ ENCODER_NAMES = ("alexnet", "resnet18", "resnet34", "resnet50", "resnet101", "re
                  "vgg11_bn", "vgg16", "vgg16_bn", "vgg19_bn", "efficientnet_lite0")
 """U-Net encoders (`lesson7.models.encoders.ENCODERS`; a test keeps the two in step)."""
 LOSSES = ("mse", "l1", "feature")
+MAX_LR = 10.0
+"""Largest --lr accepted: larger values only make NaNs (training stops on those too)."""
 NORMS = ("weight", "batch", "spectral")
 
 
@@ -71,6 +73,8 @@ class RestoreTrainConfig(RunConfig):
     """Crappify / decode processes."""
     out: Path = flag(Path("runs/restore"))
     """Run folder: model.safetensors + model.json, config.json, metrics.json, results.png."""
+    overwrite: bool = flag(False)
+    """Replace a finished model in --out (and discard an unfinished run of other settings)."""
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -95,10 +99,12 @@ class RestoreTrainConfig(RunConfig):
         if not self.size or any(s < 16 for s in self.size):
             raise ValueError(f"--size values must be >= 16 px, got {self.size}")
         check_positive(bs=self.bs, lr=self.lr)
+        if self.lr > MAX_LR:  # far past divergence: a typo such as 1e30 for 1e-3
+            raise ValueError(f"--lr must be <= {MAX_LR}, got {self.lr}")
         check_at_least(0, epochs=self.epochs, unfreeze_epochs=self.unfreeze_epochs)
         check_at_least(1, workers=self.workers)
-        if self.wd < 0:
-            raise ValueError(f"--wd must be >= 0, got {self.wd}")
+        if not 0 <= self.wd <= 1:  # decoupled decay multiplies weights by 1 - lr*wd per step
+            raise ValueError(f"--wd must be between 0 and 1, got {self.wd}")
         if self.epochs + self.unfreeze_epochs < 1:
             raise ValueError("--epochs + --unfreeze-epochs must be >= 1")
         check_fraction(valid_pct=self.valid_pct)

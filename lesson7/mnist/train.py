@@ -3,6 +3,8 @@
 mnist_png folder -> greyscale ImageList split by folder (training/testing), labelled by folder
 -> rand_pad(3) + crop 28 on train -> bs 128, normalised from one batch -> one of the lesson's
 models -> fit_one_cycle -> table, metrics.json, loss plot, show_batch PNG, checkpoint.
+A NaN/inf loss or weights stop training (FloatingPointError) before anything is saved; a
+finished model in --out is replaced only by the same settings or with --overwrite.
 """
 
 from __future__ import annotations
@@ -17,12 +19,15 @@ from torch import nn
 from lesson7.configs.mnist import MnistConfig
 from lesson7.data import ImageList, rand_pad, resolve_dataset
 from lesson7.models.mnist import MNIST_MODELS
-from lesson7.runs import RunFolder, run_info
-from lesson7.train import Callback, Learner, accuracy
+from lesson7.runs import RunFolder, config_dict, run_info
+from lesson7.train import Callback, Learner, TerminateOnNaN, accuracy
 from lesson7.train import distributed as ddp
 from lesson7.train.seed import seed_everything
 
-__all__ = ["train_mnist", "load_mnist", "find_mnist_root"]
+__all__ = ["train_mnist", "load_mnist", "find_mnist_root", "RUN_SETTINGS"]
+
+# Fields that define the trained model: a finished one is kept unless they match (or --overwrite).
+RUN_SETTINGS = ("model", "epochs", "lr", "bs", "data", "seed")
 
 
 def find_mnist_root(path: Path) -> Path:
@@ -53,10 +58,17 @@ def train_mnist(cfg: MnistConfig, printer=print, cbs: Sequence[Callback] = ()) -
     from lesson7.train.learner import pick_device
 
     device = pick_device(cfg.device)  # an unusable --device fails before the data is read
+    run = RunFolder(cfg.out)
+    settings = {k: v for k, v in config_dict(cfg).items() if k in RUN_SETTINGS}
+    run.remove_partial_files()  # left by a killed run
+    done = run.finished_run(settings, overwrite=cfg.overwrite)
+    if done is not None:
+        printer(f"{run.path} already holds the finished run of these settings "
+                f"({run / 'model.safetensors'}); nothing to do (--overwrite trains it again)")
+        return done
     seed_everything(cfg.seed)
     data = load_mnist(cfg)
     model = MNIST_MODELS[cfg.model]()
-    run = RunFolder(cfg.out)
     learn = Learner(model, data, nn.CrossEntropyLoss(), metrics=[accuracy], path=run.path,
                     device=device)
     if ddp.is_main():
@@ -69,10 +81,11 @@ def train_mnist(cfg: MnistConfig, printer=print, cbs: Sequence[Callback] = ()) -
     printer(f"{cfg.model}: {n_params:,} parameters, {cfg.epochs} epochs, max lr {cfg.lr}, "
             f"{len(data.train_dl.dataset):,} train / {len(data.valid_dl.dataset):,} valid images")
     t0 = time.perf_counter()
-    learn.fit_one_cycle(cfg.epochs, cfg.lr, cbs=cbs)
+    # NaN check every 50 batches (a host sync each time) and at each epoch's end
+    learn.fit_one_cycle(cfg.epochs, cfg.lr, cbs=[TerminateOnNaN(every=50), *cbs])
     train_wall_s = time.perf_counter() - t0
     learn.recorder.plot_loss(run / "loss.png")
-    ckpt = learn.save("model", task="mnist", model=cfg.model, epoch=cfg.epochs)
+    ckpt = learn.save("model", task="mnist", model=cfg.model, epoch=cfg.epochs, run=settings)
     final = learn.recorder.history[-1]
     metrics = {
         "task": "mnist", "model": cfg.model, "params": n_params, "epochs": cfg.epochs,

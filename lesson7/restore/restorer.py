@@ -82,6 +82,11 @@ def resolve_checkpoint(path: str | os.PathLike) -> Path:
     if p.is_dir():
         p = p / f"{CHECKPOINT_NAME}.safetensors"
     elif p.suffix != ".safetensors":
+        if p.is_file() and not p.with_suffix(".safetensors").is_file() and p.suffix != ".json":
+            from lesson7.train.checkpoint import not_safetensors
+
+            raise ValueError(f"{not_safetensors(p)}; pass a run folder of `lesson7 restore "
+                             "train` or its model.safetensors")
         p = p.with_suffix(".safetensors")
     if not p.is_file():
         raise ValueError(f"no restore checkpoint at {path} (looked for {p})")
@@ -121,12 +126,20 @@ class Restorer:
     def load(cls, path: str | os.PathLike, device: str | torch.device = "cpu") -> Restorer:
         """Rebuild from a run folder or checkpoint saved by `save` (or `restore train`)."""
         ckpt = resolve_checkpoint(path)
-        meta = read_metadata(ckpt)
+        meta_file = ckpt.with_suffix(".json")
+        if not meta_file.is_file():
+            raise ValueError(f"{meta_file} is missing: it says how to rebuild the model in "
+                             f"{ckpt.name} (copy it along with the weights)")
+        meta = read_metadata(ckpt)  # invalid JSON -> a ValueError naming the file
         if meta.get("task") != "restore" or "arch" not in meta:
-            raise ValueError(f"{ckpt} is not a restore checkpoint (its metadata says task="
+            raise ValueError(f"{ckpt} is not a restore checkpoint ({meta_file} says task="
                              f"{meta.get('task')!r}); pass a run folder of `lesson7 restore train`")
-        cfg = UnetConfig.from_meta(meta)
-        model = build_unet(cfg)
+        try:
+            cfg = UnetConfig.from_meta(meta)
+            model = build_unet(cfg)
+        except (TypeError, ValueError, KeyError) as e:
+            raise ValueError(f"{meta_file} does not describe a model that can be built "
+                             f"({type(e).__name__}: {e})") from None
         load_checkpoint(ckpt, model)  # mismatched architecture -> one readable ValueError
         return cls(model, cfg, device)
 

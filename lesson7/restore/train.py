@@ -10,6 +10,12 @@ group: discriminative LRs protect pretrained features, and random ones have none
 input (`DynamicUnet.init_identity_`), so short CPU runs start from the input's quality. The
 bicubic track trains on native-resolution crops with flips only (zoom would change the
 degradation). Resumable through `lesson7.runs.RunFolder`.
+
+Refused before any image is made: too few pairs for one validation image and one full training
+batch (`min_pairs`), and encoder weights that do not load. Refused before training: inputs that
+failed to degrade (listed in OUT/lowres/crappify_failed.txt), and a finished model of other
+settings in --out (unless --overwrite). Training stops with a FloatingPointError on a NaN/inf
+loss or weights (`TerminateOnNaN`), before that epoch can replace the resume point.
 """
 
 from __future__ import annotations
@@ -26,13 +32,14 @@ import torch
 
 from lesson7.configs.restore import RestoreTrainConfig
 from lesson7.data.degradations import degradation, make_degrader
-from lesson7.files import atomic_path
+from lesson7.files import atomic_path, atomic_write_text
 from lesson7.restore.restorer import Restorer, UnetConfig, tensor_to_pil
 from lesson7.runs import RunFolder, config_dict
-from lesson7.train.callbacks import Callback, SaveEveryEpoch
+from lesson7.train.callbacks import Callback, SaveEveryEpoch, TerminateOnNaN
 from lesson7.train.seed import seed_everything
 
-__all__ = ["train_restorer", "make_pairs", "build_data", "save_results", "RUN_SETTINGS"]
+__all__ = ["train_restorer", "make_pairs", "build_data", "save_results", "min_pairs",
+           "RUN_SETTINGS"]
 
 # Fields that define a training run: a saved state resumes only under the same ones.
 RUN_SETTINGS = ("hr", "lowres", "crappify", "degrade", "arch", "pretrained", "encoder_weights",
@@ -40,8 +47,30 @@ RUN_SETTINGS = ("hr", "lowres", "crappify", "degrade", "arch", "pretrained", "en
                 "valid_pct", "norm", "self_attention", "blur", "identity_init", "seed")
 
 
+def min_pairs(valid_pct: float, bs: int) -> int:
+    """The fewest pairs that leave one validation image (the split holds out
+    `int(valid_pct * n)`) and one full training batch of `bs`."""
+    n = bs + 1
+    while int(valid_pct * n) < 1 or n - int(valid_pct * n) < bs:
+        n += 1
+    return n
+
+
+def check_pair_count(cfg: RestoreTrainConfig, found: int, where: str) -> None:
+    """A ValueError naming the minimum (`min_pairs`) when `found` pairs are too few."""
+    need = min_pairs(cfg.valid_pct, cfg.bs)
+    if found < need:
+        raise ValueError(f"too few images: {found} in {where}; --valid-pct {cfg.valid_pct} and "
+                         f"--bs {cfg.bs} need at least {need} (one validation image and one full "
+                         "training batch): add images or lower --bs")
+
+
 def make_pairs(cfg: RestoreTrainConfig) -> list[tuple[Path, Path]]:
-    """(lr, hr) pairs: given --lowres, or made from --hr into OUT/lowres (kept for reruns)."""
+    """(lr, hr) pairs: given --lowres, or made from --hr into OUT/lowres (kept for reruns).
+
+    An HR image that fails to degrade is named in OUT/lowres/crappify_failed.txt and makes this
+    a ValueError: training never starts on an incomplete input set.
+    """
     from lesson7.data.crappify import crappify_folder
     from lesson7.data.pairs import find_pairs
 
@@ -50,14 +79,53 @@ def make_pairs(cfg: RestoreTrainConfig) -> list[tuple[Path, Path]]:
     name = cfg.degradation
     suffix = ".png" if degradation(name).kind == "bicubic" else None  # bicubic: lossless
     crappifier = make_degrader(name)
-    pairs = []
+    pairs, failed = [], []
+    lowres = RunFolder(cfg.out) / "lowres"
     for i, hr in enumerate(cfg.hr):
-        lr_dir = RunFolder(cfg.out) / "lowres" / f"{i}_{hr.resolve().name}"
+        lr_dir = lowres / f"{i}_{hr.resolve().name}"
         report = crappify_folder(hr, lr_dir, crappifier, workers=cfg.workers, seed=cfg.seed,
                                  suffix=suffix, progress=sys.stderr.isatty())
         print(f"inputs for {hr}: {report.summary()}")
+        failed += [f"{hr / rel}: {why}" for rel, why in report.failed]
         pairs += find_pairs(lr_dir, hr)
+    listing = lowres / "crappify_failed.txt"
+    if failed:
+        atomic_write_text(listing, "\n".join(failed) + "\n")
+        raise ValueError(f"{len(failed)} of {len(pairs) + len(failed)} --hr images could not be "
+                         f"degraded (listed in {listing}); fix or remove them, then rerun")
+    listing.unlink(missing_ok=True)
     return pairs
+
+
+def count_inputs(cfg: RestoreTrainConfig) -> tuple[int, str]:
+    """How many pairs `make_pairs` will give (before making any), and where they come from."""
+    from lesson7.data.items import get_image_files
+    from lesson7.data.pairs import find_pairs
+
+    if cfg.lowres is not None:
+        return len(find_pairs(cfg.lowres, cfg.hr[0])), f"--lowres {cfg.lowres}"
+    return (sum(len(get_image_files(hr)) for hr in cfg.hr),
+            "--hr " + " ".join(str(hr) for hr in cfg.hr))
+
+
+def check_encoder(cfg: RestoreTrainConfig) -> None:
+    """Load the encoder's weights once before any data is made: a missing download or an
+    --encoder-weights file that is not a state dict of --arch fails now, not after crappify."""
+    from lesson7.models.encoders import load_tv_model
+
+    if not cfg.pretrained and cfg.encoder_weights is None:
+        return
+    if cfg.encoder_weights is None:
+        load_tv_model(cfg.arch, pretrained=True)
+        return
+    try:
+        load_tv_model(cfg.arch, pretrained=cfg.pretrained, weights_path=cfg.encoder_weights)
+    except (ValueError, OSError) as e:
+        raise ValueError(f"--encoder-weights: {e}") from None
+    except Exception as e:  # noqa: BLE001 - unpickling errors and such: name the file, one line
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise ValueError(f"--encoder-weights {cfg.encoder_weights} is not a loadable state dict "
+                         f"({first})") from None
 
 
 def build_data(pairs: list[tuple[Path, Path]], size: int, bs: int, bicubic: bool,
@@ -122,13 +190,23 @@ def train_restorer(cfg: RestoreTrainConfig, cbs: Sequence[Callback] = ()) -> dic
 
     device = pick_device(cfg.device)  # an unusable --device fails before any data is made
     run = RunFolder(cfg.out)
+    settings = {k: v for k, v in config_dict(cfg).items() if k in RUN_SETTINGS}
+    run.remove_partial_files()  # left by a killed run
+    resume = run.resume_point(settings, overwrite=cfg.overwrite)
+    if resume is None:
+        done = run.finished_run(settings, overwrite=cfg.overwrite)
+        if done is not None:
+            print(f"{run.path} already holds the finished run of these settings "
+                  f"({run / 'model.safetensors'}); nothing to do (--overwrite trains it again)")
+            return done
+    check_pair_count(cfg, *count_inputs(cfg))
+    check_encoder(cfg)
     seed_everything(cfg.seed)
     run.path.mkdir(parents=True, exist_ok=True)
-    settings = {k: v for k, v in config_dict(cfg).items() if k in RUN_SETTINGS}
-    resume = run.resume_point(settings)
+    loss_fn, metrics = _loss_and_metrics(cfg)  # feature-loss weights: checked before crappify
     pairs = make_pairs(cfg)
+    check_pair_count(cfg, len(pairs), "the pairs made")
     bicubic = cfg.degrade is not None
-    loss_fn, metrics = _loss_and_metrics(cfg)
     start_phase, start_epoch = (resume["phase"], resume["epoch"]) if resume else (0, 0)
     t0 = time.perf_counter()
     ucfg = unet_config(cfg)
@@ -170,13 +248,20 @@ def train_restorer(cfg: RestoreTrainConfig, cbs: Sequence[Callback] = ()) -> dic
             learn.unfreeze()
             lrs = cfg.lr if cfg.scratch else slice(cfg.lr / 1000, cfg.lr)
         saver = SaveEveryEpoch(run.state, phase=i, run=settings)  # the resume point
-        learn.fit_one_cycle(n_epochs, lrs, pct_start=0.8 if frozen else 0.3, cbs=[saver, *cbs],
-                            start_epoch=first)
+        try:
+            learn.fit_one_cycle(n_epochs, lrs, pct_start=0.8 if frozen else 0.3,
+                                cbs=[TerminateOnNaN(), saver, *cbs], start_epoch=first)
+        except FloatingPointError as e:
+            if not run.state.with_suffix(".safetensors").is_file():
+                raise
+            raise FloatingPointError(f"{e}; the last good epoch is kept in {run.state_dir} (a "
+                                     "rerun with a lower --lr needs --overwrite, which discards "
+                                     "it)") from None
     if learn is None:  # every epoch was done before an interruption: finish from the saved state
         bs = max(1, round(cfg.bs * (cfg.size[0] / cfg.size[-1]) ** 2))
         learn = make_learner(build_data(pairs, cfg.size[-1], bs, bicubic, cfg.valid_pct,
                                         cfg.workers))
-    Restorer(learn.model, ucfg).save(run / "model", run_config=config_dict(cfg),
+    Restorer(learn.model, ucfg).save(run / "model", run_config=config_dict(cfg), run=settings,
                                      degrade=cfg.degradation, train_size=cfg.size[-1])
     run.write_config(cfg, unet=asdict(ucfg))
     history = learn.recorder.history

@@ -246,8 +246,10 @@ class ProgressBar(Callback):
 
 
 class TerminateOnNaN(Callback):
-    """Stop with a clear message when a training loss is NaN or inf (checks every `every` batches
-    so the host syncs rarely)."""
+    """Stop with a FloatingPointError when training goes non-finite: a training loss (checked
+    every `every` batches, so the host syncs rarely), or at the end of an epoch its losses or
+    the weights. The epoch check runs before `SaveEveryEpoch` (order 99), so a NaN epoch never
+    replaces the last good resume point."""
 
     order = 15
 
@@ -258,7 +260,19 @@ class TerminateOnNaN(Callback):
         if learn.training and learn.iter % self.every == 0 and not torch.isfinite(learn.loss).item():
             raise FloatingPointError(
                 f"loss became {learn.loss.item()} at epoch {learn.epoch}, batch {learn.iter}; "
-                "training stopped (lower the learning rate?). The last saved checkpoint is kept.")
+                "training stopped (lower the learning rate?), nothing saved from this epoch")
+
+    def after_epoch(self, learn: Learner) -> None:
+        losses = {k: v for k, v in learn.log.items() if k.endswith("loss")
+                  and isinstance(v, float) and not math.isfinite(v)}
+        weights = [n for n, p in learn.model.state_dict().items()
+                   if p.is_floating_point() and not torch.isfinite(p).all()]
+        if losses or weights:
+            what = (", ".join(f"{k} {v}" for k, v in losses.items()) if losses
+                    else f"non-finite weights ({', '.join(weights[:3])})")
+            raise FloatingPointError(
+                f"{what} after epoch {learn.epoch}; training stopped (lower the learning rate?), "
+                "nothing saved from this epoch")
 
 
 class LRFinder(Callback):

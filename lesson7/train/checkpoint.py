@@ -2,7 +2,13 @@
 
 Nothing we load can execute code: weights are safetensors, metadata is JSON. A crash mid-write
 leaves the previous file intact (``lesson7.files``: write to a temporary file in the same
-folder, then rename). The atomic writers are re-exported here for existing imports.
+folder, then rename). The metadata is written twice: inside the .safetensors header, renamed
+into place together with the tensors, and as the .json beside it for people and tools. A kill
+between the two renames leaves new tensors beside old JSON, so whatever must match the tensors
+(the optimizer's step counts, a resume point's epoch) is read from the header
+(`checkpoint_metadata`); `read_metadata` reads the .json. A file that is not safetensors
+(empty, truncated, a pickled .pth) is a ValueError naming it. The atomic writers are
+re-exported here for existing imports.
 """
 
 from __future__ import annotations
@@ -13,13 +19,19 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import load_file
+from safetensors.torch import save as save_tensors
 from torch import nn
 
-from lesson7.files import atomic_path, atomic_write_json, atomic_write_text
+from lesson7.files import _json_default, atomic_path, atomic_write_json, atomic_write_text
 
 __all__ = ["atomic_path", "atomic_write_text", "atomic_write_json", "save_checkpoint",
-           "read_metadata", "load_checkpoint", "check_state_dict"]
+           "read_metadata", "checkpoint_metadata", "load_checkpoint", "load_safetensors",
+           "check_state_dict", "not_safetensors"]
+
+FORMAT = "lesson7-checkpoint-v1"
+_META_KEY = "lesson7_meta"  # the JSON metadata inside the safetensors header
 
 
 def _plain_tensors(sd: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
@@ -42,18 +54,72 @@ def save_checkpoint(path: str | os.PathLike, model: nn.Module,
         opt_meta = {"param_groups": osd["param_groups"],
                     "scalars": {str(i): {k: v for k, v in s.items() if not isinstance(v, torch.Tensor)}
                                 for i, s in osd["state"].items()}}
-    meta = {"format": "lesson7-checkpoint-v1", "torch_version": torch.__version__, **meta,
-            "optimizer": opt_meta}
+    meta = {"format": FORMAT, "torch_version": torch.__version__, **meta, "optimizer": opt_meta}
+    text = json.dumps(meta, indent=2, default=_json_default)
+    # Serialised here and written through atomic_path: `save_file` would write a `.tmpXXXXXX`
+    # of its own beside the target, which a SIGKILL leaves behind under a name no one cleans.
+    data = save_tensors(tensors, metadata={"format": FORMAT, _META_KEY: text})
     with atomic_path(path) as tmp:
-        save_file(tensors, str(tmp), metadata={"format": "lesson7-checkpoint-v1"})
-    atomic_write_json(path.with_suffix(".json"), meta)
+        tmp.write_bytes(data)
+    atomic_write_text(path.with_suffix(".json"), text + "\n")
     return path
 
 
+def not_safetensors(path: str | os.PathLike) -> str:
+    """Why `path` cannot be read as safetensors, in words (for one-line errors)."""
+    path = Path(path)
+    with open(path, "rb") as f:
+        head = f.read(8)
+    if not head:
+        return f"{path} is empty (an interrupted copy?)"
+    if head.startswith(b"PK\x03\x04") or head[:1] == b"\x80":
+        return (f"{path} is a pickle (torch.save / .pth), not safetensors; lesson7 never unpickles "
+                "checkpoints (loading one can run code)")
+    return f"{path} is truncated or not a safetensors file"
+
+
+def _header(path: Path) -> dict[str, str]:
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            return f.metadata() or {}
+    except (SafetensorError, OSError) as e:
+        if not path.is_file():
+            raise FileNotFoundError(f"checkpoint not found: {path}") from None
+        raise ValueError(f"{not_safetensors(path)} ({e})") from None
+
+
+def load_safetensors(path: str | os.PathLike) -> dict[str, torch.Tensor]:
+    """All tensors of a safetensors file; a ValueError naming it if it is not one."""
+    path = Path(path)
+    try:
+        return load_file(str(path))
+    except (SafetensorError, OSError) as e:
+        if not path.is_file():
+            raise FileNotFoundError(f"checkpoint not found: {path}") from None
+        raise ValueError(f"{not_safetensors(path)} ({e})") from None
+
+
 def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
-    """The JSON metadata saved beside a checkpoint ({} if there is none)."""
+    """The JSON metadata saved beside a checkpoint ({} if there is none); a ValueError naming
+    the .json when it is not a JSON object."""
     meta_path = Path(path).with_suffix(".json")
-    return json.loads(meta_path.read_text()) if meta_path.exists() else {}
+    if not meta_path.exists():
+        return {}
+    try:
+        meta = json.loads(meta_path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ValueError(f"{meta_path} is not valid JSON ({e})") from None
+    if not isinstance(meta, dict):
+        raise ValueError(f"{meta_path} is not a JSON object of checkpoint metadata")
+    return meta
+
+
+def checkpoint_metadata(path: str | os.PathLike) -> dict[str, Any]:
+    """The metadata written together with the tensors (the safetensors header); the .json
+    beside it for checkpoints saved before the header carried it."""
+    path = Path(path).with_suffix(".safetensors")
+    text = _header(path).get(_META_KEY)
+    return json.loads(text) if text is not None else read_metadata(path)
 
 
 def load_checkpoint(path: str | os.PathLike, model: nn.Module,
@@ -66,11 +132,11 @@ def load_checkpoint(path: str | os.PathLike, model: nn.Module,
     path = Path(path).with_suffix(".safetensors")
     if not path.exists():
         raise FileNotFoundError(f"checkpoint not found: {path}")
-    tensors = load_file(str(path))
+    tensors = load_safetensors(path)
     sd = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
     check_state_dict(model, sd, source=str(path), strict=strict)
     model.load_state_dict(sd, strict=strict)
-    meta = read_metadata(path)
+    meta = checkpoint_metadata(path)  # the header: matches these tensors even after a torn write
     if opt is not None and meta.get("optimizer"):
         om = meta["optimizer"]
         state: dict[int, dict[str, Any]] = {}

@@ -5,7 +5,15 @@ import torch
 from conftest import TensorData
 from torch import nn
 
-from lesson7.train import EVENTS, Callback, CancelBatch, Learner, accuracy, error_rate
+from lesson7.train import (
+    EVENTS,
+    Callback,
+    CancelBatch,
+    Learner,
+    TerminateOnNaN,
+    accuracy,
+    error_rate,
+)
 from lesson7.train.optim import lr_per_group
 
 
@@ -184,3 +192,43 @@ def test_cancel_in_before_event_skips_stage(toy_data):
     learn = Learner(small_model(), toy_data, nn.CrossEntropyLoss(), cbs=[NoValid()])
     learn.fit(1, 1e-3)
     assert "valid_loss" not in learn.recorder.history[0] and "train_loss" in learn.recorder.history[0]
+
+
+class PoisonWeights(Callback):
+    """Divergence stand-in: a NaN weight at the end of epoch `at` (before TerminateOnNaN: 15)."""
+
+    order = 14
+
+    def __init__(self, at: int) -> None:
+        self.at = at
+
+    def after_epoch(self, learn):
+        if learn.epoch == self.at:
+            with torch.no_grad():
+                next(learn.model.parameters()).view(-1)[0] = float("nan")
+
+
+def test_nan_weights_stop_before_the_epoch_is_saved(toy_data, tmp_path):
+    """Issue 11 item 3: a NaN epoch never replaces the last good resume point."""
+    from lesson7.train import SaveEveryEpoch
+
+    learn = Learner(small_model(), toy_data, nn.CrossEntropyLoss(), path=tmp_path, progress=False)
+    state = tmp_path / "state" / "last"
+    with pytest.raises(FloatingPointError, match="non-finite weights .* after epoch 1"):
+        learn.fit(3, 1e-3, cbs=[TerminateOnNaN(), SaveEveryEpoch(state), PoisonWeights(at=1)])
+    from lesson7.train.checkpoint import checkpoint_metadata, load_safetensors
+
+    assert checkpoint_metadata(state)["epoch"] == 1  # epoch 0's save; epoch 1 never written
+    assert all(v.isfinite().all() for v in load_safetensors(state.with_suffix(".safetensors"))
+               .values())
+
+
+def test_a_non_finite_validation_loss_stops_training(toy_data):
+    class InfValid:  # finite while training, inf on validation
+        def __call__(self, pred, y):
+            loss = nn.functional.cross_entropy(pred, y)
+            return loss if pred.requires_grad else loss * float("inf")
+
+    learn = Learner(small_model(), toy_data, InfValid(), cbs=[TerminateOnNaN()], progress=False)
+    with pytest.raises(FloatingPointError, match="valid_loss inf after epoch 0"):
+        learn.fit(2, 1e-3)
