@@ -128,20 +128,38 @@ class RestoreTrainConfig(RunConfig):
 
 @dataclass(kw_only=True)
 class PredictConfig:
-    """Restore images of any size with a trained model, in blended tiles."""
+    """Restore images of any size with a trained model, in blended tiles.
 
-    checkpoint: Path = flag(positional=True)
-    """Run folder or model.safetensors."""
-    images: list[Path] = flag(positional=True)
-    """Image files or folders."""
+    `restore predict [RUN] IMAGES... --out DIR`: the first path is the model when it is a run
+    folder (it holds model.safetensors, model.json or config.json) or a .safetensors file;
+    otherwise every path is an image or a folder of images and the model shipped with lesson7
+    restores them (lesson7/assets/restorer_x4.safetensors).
+
+    Outputs are PNGs under --out: OUT/<path relative to the folder given>, or OUT/<name> for
+    files named directly, with the suffix replaced by .png (sub/a.jpg -> OUT/sub/a.png). When
+    two inputs would get the same name (a.jpg and a.png), each whose name does not end in .png
+    keeps its whole name plus .png (a.jpg -> OUT/a.jpg.png); any clash left is refused before
+    anything runs. Nothing is written into an input folder or over an input file. An output
+    that already exists is skipped (--overwrite redoes it), so an interrupted folder resumes
+    where it stopped; files that cannot be restored are listed at the end (exit status 1).
+    Each image streams through the model one band of tiles at a time, straight into its PNG:
+    memory depends on --tile and the image width, not on the image height.
+    """
+
+    paths: list[Path] = flag(positional=True, metavar="PATH")
+    """[RUN] IMAGES...: an optional run folder or .safetensors, then image files or folders."""
     out: Path = flag()
-    """Output folder (never an input folder)."""
+    """Output folder (never inside an input folder)."""
     tile: int = flag(512)
-    """Tile size in px."""
+    """Tile size in px (of the model's input)."""
     overlap: int = flag(32)
     """Tile overlap in px (blended)."""
     scale: float | None = flag(None)
-    """Upsample inputs by this factor first (default: the training one)."""
+    """Enlarge by this factor (default: the model's own scale)."""
+    max_megapixels: float = flag(100.0)
+    """Refuse an image whose output would have more pixels than this (in millions)."""
+    overwrite: bool = flag(False)
+    """Restore images whose output already exists again (default: skip them)."""
     device: str = flag("auto")
     """auto (CUDA if available), cpu, cuda, cuda:N or mps."""
 
@@ -149,10 +167,13 @@ class PredictConfig:
         from lesson7.configs.flags import check_device
 
         check_device(self.device)
-        self.checkpoint, self.out = Path(self.checkpoint), Path(self.out)
-        self.images = [Path(p) for p in self.images]
+        self.paths = [Path(p) for p in ([self.paths] if isinstance(self.paths, (str, Path))
+                                        else self.paths)]
+        if not self.paths:
+            raise ValueError("give at least one image file or folder")
+        self.out = Path(self.out)
         check_tiles(self.tile, self.overlap)
-        check_positive(scale=self.scale)
+        check_positive(scale=self.scale, max_megapixels=self.max_megapixels)
 
 
 @dataclass(kw_only=True)

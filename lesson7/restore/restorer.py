@@ -4,12 +4,16 @@ normalisation statistics and input scale, saved beside the weights as JSON metad
 `Restorer.load(run_dir_or_checkpoint)` rebuilds the U-Net from the metadata (no pretrained
 download: the weights come from the checkpoint), so a checkpoint of another task or
 architecture fails with one readable error. `restore(pil_image)` upsamples by `scale`
-(bicubic, as in training), normalises, runs the model in blended tiles and denormalises.
+(bicubic, as in training), normalises, runs the model in blended tiles and denormalises;
+`restore_rows` does the same as a stream of output rows, with memory bounded by one band of
+tiles, for images of any size (`lesson7 restore predict` writes them straight into the file).
 """
 
 from __future__ import annotations
 
+import math
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,11 +26,12 @@ from torch import Tensor, nn
 from lesson7.models.encoders import create_encoder
 from lesson7.models.sr_unet import SRUnet
 from lesson7.models.unet import DynamicUnet
-from lesson7.restore.tiles import predict_tiled
+from lesson7.restore.band_resize import resize_band, resize_rows
+from lesson7.restore.tiles import predict_tiled, tiled_bands
 from lesson7.train.checkpoint import load_checkpoint, read_metadata, save_checkpoint
 
 __all__ = ["UnetConfig", "build_unet", "Restorer", "resolve_checkpoint", "pil_to_tensor",
-           "tensor_to_pil"]
+           "tensor_to_pil", "to_uint8_rows_"]
 
 CHECKPOINT_NAME = "model"
 
@@ -95,8 +100,9 @@ def resolve_checkpoint(path: str | os.PathLike) -> Path:
 
 def pil_to_tensor(img: Image.Image) -> Tensor:
     """PIL image -> float (C, H, W) in [0, 1]."""
-    arr = np.asarray(img, dtype=np.float32) / 255.0
-    return torch.from_numpy(arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1).copy())
+    arr = torch.from_numpy(np.array(img))                       # uint8 (H, W) or (H, W, C)
+    chw = arr[None] if arr.dim() == 2 else arr.permute(2, 0, 1)  # (C, H, W), a view
+    return chw.to(torch.float32).div_(255)
 
 
 def tensor_to_pil(x: Tensor) -> Image.Image:
@@ -146,32 +152,49 @@ class Restorer:
     def _run(self, x: Tensor) -> Tensor:                  # x: (1, C, h, w) normalised
         return self.model(x)
 
+    @property
+    def mode(self) -> str:
+        """The PIL mode the model reads: "L" for a 1-channel model, else "RGB"."""
+        return "L" if self.cfg.in_channels == 1 else "RGB"
+
+    def _normalise(self, img: Tensor) -> Tensor:          # (C, h, w) in [0, 1] -> model input
+        return (img.to(self.device) - self.mean) / self.std
+
+    def _normalise_(self, img: Tensor) -> Tensor:         # the same, in place when on the device
+        return img.to(self.device).sub_(self.mean).div_(self.std)
+
+    def _denormalise_(self, out: Tensor) -> Tensor:       # (C_out, h, w) model output, on the CPU
+        c = out.shape[0]
+        mean = self.mean.cpu()[:c] if c <= len(self.mean) else self.mean.cpu().mean()
+        std = self.std.cpu()[:c] if c <= len(self.std) else self.std.cpu().mean()
+        return out.mul_(std).add_(mean).clamp_(0, 1)        # in place: no second band in memory
+
     @torch.no_grad()
     def restore_tensor(self, img: Tensor, tile: int = 512, overlap: int = 32) -> Tensor:
         """(C, H, W) in [0, 1] -> restored (C_out, H*u, W*u) in [0, 1], u = `cfg.upscale`: the
         model's own input (already upsampled by `cfg.scale` for the lesson's U-Net)."""
-        x = (img.to(self.device) - self.mean) / self.std
-        out = predict_tiled(self._run, x, tile, overlap, self.cfg.upscale)  # normalised
-        c = out.shape[0]
-        mean = self.mean.cpu()[:c] if c <= len(self.mean) else self.mean.cpu().mean()
-        std = self.std.cpu()[:c] if c <= len(self.std) else self.std.cpu().mean()
-        return (out * std + mean).clamp(0, 1)
+        out = predict_tiled(self._run, self._normalise(img), tile, overlap, self.cfg.upscale)
+        return self._denormalise_(out)
 
     @property
     def default_scale(self) -> float:
         """How much `restore` enlarges an image unless told otherwise."""
         return float(self.cfg.upscale) if self.cfg.upscale > 1 else self.cfg.scale
 
+    def output_size(self, size: tuple[int, int], scale: float | None = None) -> tuple[int, int]:
+        """(width, height) that `restore` gives for an image of `size` = (width, height)."""
+        scale = self.default_scale if scale is None else scale
+        if not (math.isfinite(scale) and scale > 0):
+            raise ValueError(f"--scale must be > 0, got {scale}")
+        return round(size[0] * scale), round(size[1] * scale)
+
     def upscale_input(self, img: Image.Image, scale: float | None = None) -> Image.Image:
         """The model's input for `img`: bicubic upsampling by `scale` (default: the trained one);
         a model that upscales itself takes `img` as it is."""
-        scale = self.default_scale if scale is None else scale
-        if not scale > 0:
-            raise ValueError(f"--scale must be > 0, got {scale}")
-        if scale == 1 or self.cfg.upscale > 1:
+        size = self.output_size(img.size, scale)
+        if size == img.size or self.cfg.upscale > 1:
             return img
-        w, h = img.size
-        return img.resize((round(w * scale), round(h * scale)), Image.Resampling.BICUBIC)
+        return img.resize(size, Image.Resampling.BICUBIC)
 
     def restore(self, img: Image.Image, scale: float | None = None, tile: int = 512,
                 overlap: int = 32) -> Image.Image:
@@ -180,13 +203,44 @@ class Restorer:
         The lesson's U-Net gets its input bicubic-upsampled by `scale` first. A model that
         upscales by u itself (`SRUnet`) runs on the image as it is, and its output is resized
         (Lanczos) to `scale` when that differs from u: a x4 model also gives x2 and x1.
+        The result is assembled from `restore_rows`.
         """
-        mode = "L" if self.cfg.in_channels == 1 else "RGB"
-        img = img.convert(mode)
-        scale = self.default_scale if scale is None else scale
-        x = pil_to_tensor(self.upscale_input(img, scale))
-        out = tensor_to_pil(self.restore_tensor(x, tile, overlap))
-        target = (round(img.width * scale), round(img.height * scale))
-        if self.cfg.upscale > 1 and out.size != target:
-            out = out.resize(target, Image.Resampling.LANCZOS)
-        return out
+        return Image.fromarray(np.concatenate(list(self.restore_rows(img, scale, tile, overlap))))
+
+    def restore_rows(self, img: Image.Image, scale: float | None = None, tile: int = 512,
+                     overlap: int = 32) -> Iterator[np.ndarray]:
+        """`restore` as a stream of uint8 row blocks, (n, W) grey or (n, W, 3) RGB, top to bottom.
+
+        Memory is bounded by one band of tiles (tile height x output width), not by the
+        image: the model's input is made band by band (a crop of `img`, or the band's rows of
+        its bicubic upsampling, `resize_band`), only that band is converted to float, and the
+        blended output leaves `tiled_bands` band by band. The checks (scale, an empty output)
+        run now, before the first block is asked for.
+        """
+        if img.mode != self.mode:
+            img = img.convert(self.mode)
+        target = self.output_size(img.size, scale)
+        if min(target) < 1:
+            raise ValueError(f"--scale {scale} turns a {img.width}x{img.height} image into "
+                             f"{target[0]}x{target[1]} px")
+        u = self.cfg.upscale
+        if u > 1 or target == img.size:
+            (w, h), read = img.size, lambda y0, y1: img.crop((0, y0, img.width, y1))
+        else:  # the lesson's U-Net: the band's rows of the bicubic upsampling (`upscale_input`)
+            (w, h), read = target, lambda y0, y1: resize_band(img, target, y0, y1)
+        bands = tiled_bands(self._run, lambda y0, y1: self._normalise_(pil_to_tensor(read(y0, y1))),
+                            h, w, tile, overlap, u)
+        rows = (to_uint8_rows_(self._denormalise_(band)) for band in bands)
+        if u > 1 and (w * u, h * u) != target:
+            rows = resize_rows(rows, (w * u, h * u), target, Image.Resampling.LANCZOS)
+        return rows
+
+
+def to_uint8_rows_(x: Tensor) -> np.ndarray:
+    """float (C, n, W) in [0, 1] -> uint8 rows (n, W) for C = 1 or (n, W, 3), as `tensor_to_pil`;
+    `x` is overwritten (no float copy of a band)."""
+    if x.shape[0] not in (1, 3):
+        raise ValueError(f"a restored image has 1 or 3 channels, the model gave {x.shape[0]}")
+    arr = x.clamp_(0, 1).mul_(255).round_().byte().cpu().numpy()
+    return arr[0] if arr.shape[0] == 1 else np.ascontiguousarray(arr.transpose(1, 2, 0))
+

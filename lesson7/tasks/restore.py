@@ -3,8 +3,9 @@
 
 train: writes OUT/model.safetensors + model.json, config.json, metrics.json and results.png;
 an interrupted run resumes when the same command is run again (OUT/state/).
-predict: restores any image size in blended tiles, EXIF orientation respected; outputs
-OUT/<stem>.png, never an input file.
+predict: restores any image size in blended tiles streamed into PNGs, EXIF orientation
+respected; `restore predict photo.jpg --out DIR` (no run folder) uses the shipped model; outputs
+keep their relative paths under OUT, never in an input folder; existing ones are skipped.
 eval: metrics.json with the model's and the degraded input's PSNR / PSNR-Y / SSIM / LPIPS.
 """
 
@@ -24,8 +25,8 @@ def register(subparsers) -> None:
     sub = p.add_subparsers(dest="restore_cmd", required=True, metavar="{train,predict,eval}")
     add_command(sub, "train", RestoreTrainConfig, train, "train a restoration U-Net",
                 "restore train")
-    add_command(sub, "predict", PredictConfig, predict, "restore images with a trained model",
-                "restore predict")
+    add_command(sub, "predict", PredictConfig, predict,
+                "restore images with a trained model or the shipped one", "restore predict")
     add_command(sub, "eval", EvalConfig, evaluate, "score a model against the degraded input",
                 "restore eval")
 
