@@ -112,9 +112,9 @@ def main() -> None:
             shutil.rmtree(tmp)
         seconds = seconds[1:]
         rates = [n / t for t in seconds]
-        sd = statistics.stdev(rates) if len(rates) > 1 else 0.0
-        print(f"{name:12s} {statistics.mean(rates):7.1f} ± {sd:5.1f} img/s, "
-              f"{statistics.mean(seconds):6.2f} s per run  ({n} images, {args.runs} runs)")
+        print(f"{name:12s} median {statistics.median(rates):7.1f} img/s "
+              f"({min(rates):.1f}-{max(rates):.1f}), median {statistics.median(seconds):5.2f} s "
+              f"per run  ({n} images, {args.runs} runs)")
 
 
 if __name__ == "__main__":

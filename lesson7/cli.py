@@ -21,19 +21,26 @@ from lesson7.configs.flags import from_flags
 TASKS = ("demo", "mnist", "crappify", "restore", "gan", "wgan", "numbers", "export")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The `lesson7` parser; given the command line, only the command it names is built.
+
+    Building a command's flags reads its config's docstrings (~5 ms each), so `lesson7 crappify`
+    does not pay for the other commands; `lesson7 --help` and unknown commands get them all.
+    """
     parser = argparse.ArgumentParser(
         prog="lesson7",
         description="fastai course-v3 Lesson 7 (ResNet, U-Net, GAN, RNN) in modern PyTorch.")
     parser.add_argument("--version", action="version", version=f"lesson7 {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in TASKS:
+    first = next((a for a in (argv or ()) if not a.startswith("-")), None)
+    for name in (first,) if first in TASKS else TASKS:
         importlib.import_module(f"lesson7.tasks.{name}").register(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser(argv).parse_args(argv)
     command = f"lesson7 {args._command}"
     try:
         cfg = from_flags(args._config_cls, args)
