@@ -47,7 +47,11 @@ def test_readme_still_shows_these_commands():
                   "lesson7 restore predict runs/x4 my_photo.jpg --out restored/",
                   "lesson7 restore eval runs/x4 --hr", "lesson7 numbers --model {0..5,lstm}",
                   "lesson7 wgan --data DIR [--gp]", "lesson7 demo --only mnist numbers",
-                  "lesson7 <command> --help"):
+                  "lesson7 <command> --help",
+                  "lesson7 restore predict old_photo.jpg --out restored/",
+                  "lesson7 restore predict photos/ --out restored/",
+                  "lesson7 export shipped --onnx restorer_x4.onnx",
+                  "--crappify lesson --arch efficientnet_lite0 --out runs/lite"):
         assert shown in text, shown
 
 
@@ -188,3 +192,25 @@ def test_demo_only(in_tmp):
     assert main(["demo", "--only", "numbers", "--device", "cpu"]) == 0
     summary = json.loads((in_tmp / "runs" / "demo" / "summary.json").read_text())
     assert list(summary) == ["numbers"] and summary["numbers"]["accuracy"] > 0.5
+
+
+def test_restore_predict_with_the_shipped_model(in_tmp):
+    """`lesson7 restore predict old_photo.jpg --out restored/` and a folder, no training."""
+    Path("photos").mkdir()
+    rng = np.random.default_rng(0)
+    for name in ("old_photo.jpg", "photos/a.jpg", "photos/b.png"):
+        Image.fromarray(rng.integers(0, 255, (24, 20, 3), dtype=np.uint8)).save(name)
+    assert main(["restore", "predict", "old_photo.jpg", "--out", "restored/"]) == 0
+    assert Image.open("restored/old_photo.png").size == (80, 96)
+    assert main(["restore", "predict", "photos/", "--out", "restored/"]) == 0
+    assert sorted(p.name for p in Path("restored").iterdir()) == ["a.png", "b.png", "old_photo.png"]
+    assert main(["restore", "predict", "photos/", "--out", "restored/"]) == 0  # skips, no error
+
+
+def test_restore_train_on_the_packaged_encoder(in_tmp):
+    """`--arch efficientnet_lite0`: the lesson's recipe on an encoder that installs with us."""
+    make_toy_scenes("photos", n=12, size=48, seed=0)
+    rc = main(["restore", "train", "--hr", "photos/", "--crappify", "lesson", "--arch",
+               "efficientnet_lite0", "--out", "runs/lite", "--size", "32", "--bs", "4",
+               "--epochs", "1", "--unfreeze-epochs", "1"])
+    assert rc == 0 and Path("runs/lite/model.safetensors").is_file()
