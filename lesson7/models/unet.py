@@ -20,14 +20,13 @@ Refs: Ronneberger et al. 2015 (U-Net, arXiv:1505.04597); fastai v1 1.0.61 and v2
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from lesson7.models.encoders import create_encoder, first_conv
+from lesson7.models.encoders import first_conv
 from lesson7.models.layers import (
     NormType,
     PixelShuffle_ICNR,
@@ -38,7 +37,7 @@ from lesson7.models.layers import (
 )
 from lesson7.train.hooks import Hooks, eval_mode
 
-__all__ = ["find_resolution_drops", "UnetBlock", "DynamicUnet", "unet_splitter", "unet_learner"]
+__all__ = ["find_resolution_drops", "UnetBlock", "DynamicUnet", "unet_splitter"]
 
 Size = tuple[int, int]
 
@@ -259,35 +258,3 @@ def unet_splitter(model: DynamicUnet) -> list[list[nn.Parameter]]:
     groups = [nn.ModuleList(enc[:cut]), nn.ModuleList(enc[cut:]),
               nn.ModuleList(model.decoder_modules())]
     return [list(g.parameters()) for g in groups]
-
-
-def unet_learner(data, arch: str = "resnet34", pretrained: bool = True,
-                 weights_path: str | os.PathLike | None = None, n_out: int | None = None,
-                 img_size: Size | None = None, blur: bool = False, blur_final: bool = True,
-                 self_attention: bool = False, y_range: tuple[float, float] | None = None,
-                 last_cross: bool = True, bottle: bool = False, norm_type: NormType = "batch",
-                 loss_fn=None, metrics=(), wd: float = 1e-2, **learner_kwargs):
-    """A Learner for a DynamicUnet on `arch`, frozen except the decoder (BatchNorm stays trainable).
-
-    `n_out` defaults to `data.c` (3 for images), `img_size` to the size of one batch.
-    The number of input channels is read from one batch too (1-channel data adapts the stem).
-    """
-    from lesson7.train.learner import Learner  # the Learner imports the data side; keep it lazy
-
-    xb, _ = data.one_batch()
-    img_size = tuple(img_size or xb.shape[-2:])
-    n_out = n_out if n_out is not None else getattr(data, "c", None) or xb.shape[1]
-    encoder = create_encoder(arch, pretrained=pretrained, weights_path=weights_path,
-                             in_channels=xb.shape[1])
-    model = DynamicUnet(encoder, n_out, img_size, blur=blur, blur_final=blur_final,
-                        self_attention=self_attention, y_range=y_range, last_cross=last_cross,
-                        bottle=bottle, norm_type=norm_type)
-    if loss_fn is None:
-        from lesson7.losses.pixel import MSELossFlat
-
-        loss_fn = MSELossFlat()
-    learn = Learner(model, data, loss_fn, metrics=metrics, wd=wd, splitter=unet_splitter,
-                    **learner_kwargs)
-    if pretrained or weights_path is not None:
-        learn.freeze()  # train the new decoder first; the pretrained encoder joins at unfreeze()
-    return learn

@@ -33,12 +33,16 @@ import torch
 from lesson7.configs.restore import RestoreTrainConfig
 from lesson7.data.degradations import degradation, make_degrader
 from lesson7.files import atomic_path, atomic_write_text
-from lesson7.restore.restorer import Restorer, UnetConfig, tensor_to_pil
+from lesson7.models.encoders import create_encoder
+from lesson7.models.layers import NormType
+from lesson7.models.unet import DynamicUnet, Size, unet_splitter
+from lesson7.restore.restorer import Restorer, UnetConfig, build_unet, tensor_to_pil
 from lesson7.runs import RunFolder, config_dict
 from lesson7.train.callbacks import Callback, SaveEveryEpoch, TerminateOnNaN
+from lesson7.train.learner import Learner
 from lesson7.train.seed import seed_everything
 
-__all__ = ["train_restorer", "make_pairs", "build_data", "save_results", "min_pairs",
+__all__ = ["train_restorer", "unet_learner", "make_pairs", "build_data", "save_results", "min_pairs",
            "RUN_SETTINGS"]
 
 # Fields that define a training run: a saved state resumes only under the same ones.
@@ -185,7 +189,6 @@ def train_restorer(cfg: RestoreTrainConfig, cbs: Sequence[Callback] = ()) -> dic
     config.json, metrics.json and results.png; returns the metrics. `cbs` are extra callbacks
     for every fit (e.g. to record the learning rates).
     """
-    from lesson7.models.unet import unet_learner
     from lesson7.train.learner import pick_device
 
     device = pick_device(cfg.device)  # an unusable --device fails before any data is made
@@ -213,11 +216,10 @@ def train_restorer(cfg: RestoreTrainConfig, cbs: Sequence[Callback] = ()) -> dic
     learn, data_size = None, None
 
     def make_learner(data: Any) -> Any:
-        learn = unet_learner(data, cfg.arch, pretrained=cfg.pretrained,
-                             weights_path=cfg.encoder_weights, blur=cfg.blur,
-                             self_attention=cfg.self_attention, y_range=ucfg.y_range,
-                             norm_type=cfg.norm, loss_fn=loss_fn, metrics=metrics, wd=cfg.wd,
-                             path=run.path, device=device)
+        # The model is built from the UnetConfig that is saved with it: the two cannot disagree.
+        model = build_unet(ucfg, pretrained=cfg.pretrained, weights_path=cfg.encoder_weights)
+        learn = Learner(model, data, loss_fn, metrics=metrics, wd=cfg.wd, splitter=unet_splitter,
+                        path=run.path, device=device)
         if cfg.identity_init:
             learn.model.init_identity_()
         if resume:
@@ -293,3 +295,33 @@ def save_results(learn: Any, path: Path, rows: int = 4) -> Path:
     with atomic_path(path) as tmp:
         sheet.save(tmp, "PNG")
     return path
+
+
+def unet_learner(data, arch: str = "resnet34", pretrained: bool = True,
+                 weights_path: str | os.PathLike | None = None, n_out: int | None = None,
+                 img_size: Size | None = None, blur: bool = False, blur_final: bool = True,
+                 self_attention: bool = False, y_range: tuple[float, float] | None = None,
+                 last_cross: bool = True, bottle: bool = False, norm_type: NormType = "batch",
+                 loss_fn=None, metrics=(), wd: float = 1e-2, **learner_kwargs):
+    """A Learner for a DynamicUnet on `arch`, frozen except the decoder (BatchNorm stays trainable).
+
+    `n_out` defaults to `data.c` (3 for images), `img_size` to the size of one batch.
+    The number of input channels is read from one batch too (1-channel data adapts the stem).
+    """
+    xb, _ = data.one_batch()
+    img_size = tuple(img_size or xb.shape[-2:])
+    n_out = n_out if n_out is not None else getattr(data, "c", None) or xb.shape[1]
+    encoder = create_encoder(arch, pretrained=pretrained, weights_path=weights_path,
+                             in_channels=xb.shape[1])
+    model = DynamicUnet(encoder, n_out, img_size, blur=blur, blur_final=blur_final,
+                        self_attention=self_attention, y_range=y_range, last_cross=last_cross,
+                        bottle=bottle, norm_type=norm_type)
+    if loss_fn is None:
+        from lesson7.losses.pixel import MSELossFlat
+
+        loss_fn = MSELossFlat()
+    learn = Learner(model, data, loss_fn, metrics=metrics, wd=wd, splitter=unet_splitter,
+                    **learner_kwargs)
+    if pretrained or weights_path is not None:
+        learn.freeze()  # train the new decoder first; the pretrained encoder joins at unfreeze()
+    return learn

@@ -19,7 +19,8 @@ from lesson7.models.encoders import (
     load_tv_model,
 )
 from lesson7.models.layers import PixelShuffle_ICNR, SelfAttention
-from lesson7.models.unet import DynamicUnet, find_resolution_drops, unet_learner, unet_splitter
+from lesson7.models.unet import DynamicUnet, find_resolution_drops, unet_splitter
+from lesson7.restore.train import unet_learner
 
 SHARED = Path(os.environ.get("LESSON7_SHARED",
                             Path(__file__).resolve().parents[2] / ".." / "shared"))
