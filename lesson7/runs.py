@@ -96,7 +96,8 @@ class RunFolder:
         return self.state_dir / "last"
 
     def resume_point(self, settings: dict[str, Any], meta_file: str | None = None,
-                     overwrite: bool = False) -> dict[str, Any] | None:
+                     overwrite: bool = False, config_cls: type | None = None
+                     ) -> dict[str, Any] | None:
         """The saved state's metadata if an unfinished run with these `settings` is here; None if
         there is none; a ValueError naming what differs if the run here was started otherwise
         (with `overwrite`, that state is deleted instead and None returned).
@@ -115,7 +116,7 @@ class RunFolder:
             meta = json.loads(meta_path.read_text()) if meta_path.is_file() else None
         if not meta:  # no state, or one saved without its metadata: nothing to resume from
             return None
-        changed = _changed(meta.get("run"), settings)
+        changed = _flags(_changed(meta.get("run"), settings), config_cls)
         if changed:
             if overwrite:
                 self.clear_state()
@@ -126,7 +127,8 @@ class RunFolder:
         return meta
 
     def finished_run(self, settings: dict[str, Any], model: str = "model.safetensors",
-                     overwrite: bool = False) -> dict[str, Any] | None:
+                     overwrite: bool = False, config_cls: type | None = None
+                     ) -> dict[str, Any] | None:
         """metrics.json of the finished run of these `settings` in OUT, if there is one (the
         caller has nothing to do); None when there is none, or with `overwrite`. A ValueError
         if OUT/`model` was trained with other settings (saved under "run" in its metadata) and
@@ -141,7 +143,7 @@ class RunFolder:
         except ValueError as e:  # unreadable: still never replaced without being asked
             raise ValueError(f"--out {self.path} holds a model that cannot be read ({e}); add "
                              "--overwrite to replace it, or use a new --out") from None
-        changed = _changed(saved, settings)
+        changed = _flags(_changed(saved, settings), config_cls)
         if changed:
             why = (f"trained with other settings ({', '.join(changed)})" if saved is not None
                    else "whose settings are not recorded in it")
@@ -174,6 +176,16 @@ def _changed(saved: dict[str, Any] | None, settings: dict[str, Any]) -> list[str
     saved = saved or {}
     settings = json.loads(json.dumps(settings, default=str))
     return sorted(k for k in set(settings) | set(saved) if saved.get(k) != settings.get(k))
+
+
+def _flags(names: list[str], config_cls: type | None) -> list[str]:
+    """Setting names as the user typed them (`lrs` -> `--lr`), when the config is known."""
+    if config_cls is None:
+        return names
+    from lesson7.configs.flags import flag_name
+
+    fields = set(getattr(config_cls, "__dataclass_fields__", {}))
+    return [flag_name(config_cls, n) if n in fields else n for n in names]
 
 
 def run_info(device: Any) -> dict[str, Any]:

@@ -61,7 +61,7 @@ def train_mnist(cfg: MnistConfig, printer=print, cbs: Sequence[Callback] = ()) -
     run = RunFolder(cfg.out)
     settings = {k: v for k, v in config_dict(cfg).items() if k in RUN_SETTINGS}
     run.remove_partial_files()  # left by a killed run
-    done = run.finished_run(settings, overwrite=cfg.overwrite)
+    done = run.finished_run(settings, overwrite=cfg.overwrite, config_cls=type(cfg))
     if done is not None:
         printer(f"{run.path} already holds the finished run of these settings "
                 f"({run / 'model.safetensors'}); nothing to do (--overwrite trains it again)")

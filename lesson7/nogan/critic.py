@@ -60,7 +60,7 @@ def pretrain_critic(cfg: CriticConfig, progress: bool | None = None,
     device = pick_device(cfg.device)
     run = RunFolder(cfg.out)
     settings = {k: v for k, v in config_dict(cfg).items() if k in CRITIC_SETTINGS}
-    resume = run.resume_point(settings)
+    resume = run.resume_point(settings, config_cls=type(cfg))
     seed_everything(cfg.seed)
     run.write_config(cfg)
     data = FolderPairs(cfg.fake, cfg.real, cfg.size, cfg.bs, norm=_imagenet_norm,

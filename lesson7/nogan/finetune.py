@@ -209,7 +209,8 @@ def gan_finetune(config: GANTrainConfig, progress: bool | None = None,
     out = run.path
     torch.manual_seed(config.seed)
     device = pick_device(config.device)
-    resume = run.resume_point(gan_settings(config), meta_file="progress.json")
+    resume = run.resume_point(gan_settings(config), meta_file="progress.json",
+                              config_cls=type(config))
     generator, unet_cfg, gen_meta = load_generator(config.generator, device)
     critic, critic_meta = load_critic(config.critic, device)
     pairs, gen_cfg = run_pairs(config.generator, config.hr, config.lowres)

@@ -195,9 +195,9 @@ def train_restorer(cfg: RestoreTrainConfig, cbs: Sequence[Callback] = ()) -> dic
     run = RunFolder(cfg.out)
     settings = {k: v for k, v in config_dict(cfg).items() if k in RUN_SETTINGS}
     run.remove_partial_files()  # left by a killed run
-    resume = run.resume_point(settings, overwrite=cfg.overwrite)
+    resume = run.resume_point(settings, overwrite=cfg.overwrite, config_cls=type(cfg))
     if resume is None:
-        done = run.finished_run(settings, overwrite=cfg.overwrite)
+        done = run.finished_run(settings, overwrite=cfg.overwrite, config_cls=type(cfg))
         if done is not None:
             print(f"{run.path} already holds the finished run of these settings "
                   f"({run / 'model.safetensors'}); nothing to do (--overwrite trains it again)")

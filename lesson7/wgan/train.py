@@ -148,7 +148,7 @@ def train_wgan(cfg: WGANConfig, cbs: Sequence[Callback] = ()) -> dict[str, Any]:
     run = RunFolder(cfg.out)
     out = run.path
     settings = {k: v for k, v in config_dict(cfg).items() if k in WGAN_SETTINGS}
-    resume = run.resume_point(settings, meta_file="progress.json")
+    resume = run.resume_point(settings, meta_file="progress.json", config_cls=type(cfg))
     run.write_config(cfg)
     t0 = time.perf_counter()
     images, labels = load_images(cfg.data, cfg.size, cfg.channels, cfg.limit)

@@ -47,7 +47,7 @@ def test_a_finished_model_is_kept_unless_overwrite(argv, tmp_path, capsys):
 
     assert main([*argv, "--lr", "0.01"]) == 2
     err = _one_error_line(capsys)
-    assert err.startswith("lesson7 mnist: error: ") and "(lr)" in err and "--overwrite" in err
+    assert err.startswith("lesson7 mnist: error: ") and "(--lr)" in err and "--overwrite" in err
     assert model.read_bytes() == before
 
     assert main([*argv, "--lr", "0.01", "--overwrite"]) == 0

@@ -116,7 +116,7 @@ def test_other_settings_in_an_unfinished_critic_run_are_refused(folders, tmp_pat
     with pytest.raises(Boom):
         pretrain_critic(_config(folders, tmp_path / "critic"), progress=False,
                         cbs=[StopAfterFirstEpoch()])
-    with pytest.raises(ValueError, match=r"other settings \(lr, nf\)"):
+    with pytest.raises(ValueError, match=r"other settings \(--lr, --nf\)"):
         pretrain_critic(_config(folders, tmp_path / "critic", lr=1e-3, nf=16), progress=False)
     assert (tmp_path / "critic" / "state").is_dir()          # the unfinished run is kept
 

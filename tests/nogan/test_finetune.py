@@ -188,7 +188,7 @@ def test_other_settings_in_an_unfinished_gan_run_are_refused(chain, tmp_path):
     with pytest.raises(Boom):
         gan_finetune(_config(chain, tmp_path / "gan"), progress=False,
                      cbs=[StopAfterFirstEpoch()])
-    with pytest.raises(ValueError, match=r"other settings \(lrs, weights_gen\)"):
+    with pytest.raises(ValueError, match=r"other settings \(--lr, --weights-gen\)"):
         gan_finetune(_config(chain, tmp_path / "gan", lrs=[1e-3], weights_gen=(1.0, 10.0)),
                      progress=False)
     assert (tmp_path / "gan" / "state" / "progress.json").is_file()  # kept for the real rerun

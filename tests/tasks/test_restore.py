@@ -100,7 +100,7 @@ def test_interrupted_train_with_relative_out_resumes_at_the_next_epoch(
     # other settings in the same --out: refused, naming what changed
     assert main([*flags, "--lr", "2e-3"]) == 2
     err = capsys.readouterr().err.strip()
-    assert "lr" in err and "unfinished run" in err and len(err.splitlines()) == 1
+    assert "(--lr)" in err and "unfinished run" in err and len(err.splitlines()) == 1
 
     assert main(flags) == 0
     assert "phase 2, epoch 2 of 2" in capsys.readouterr().out  # not epoch 1 again
@@ -287,7 +287,7 @@ def test_a_finished_model_is_kept_unless_overwrite(hr_dir, trained, tmp_path, ca
 
     assert main([*train_flags(hr_dir, out), "--lr", "1"]) == 2
     err = _one_error_line(capsys)
-    assert "finished model" in err and "(lr)" in err and "--overwrite" in err
+    assert "finished model" in err and "(--lr)" in err and "--overwrite" in err
 
     # without y_range (--identity-init), lr 10 diverges
     assert main([*train_flags(hr_dir, out), "--identity-init", "--lr", "10", "--overwrite"]) == 1

@@ -148,6 +148,6 @@ def test_an_interrupted_run_resumes_from_a_relative_out(rgb_folder, tmp_path, mo
 def test_other_settings_in_an_unfinished_run_are_refused(rgb_folder, tmp_path):
     with pytest.raises(Boom):
         train_wgan(_config(rgb_folder, tmp_path / "run"), cbs=[StopAfterFirstEpoch()])
-    with pytest.raises(ValueError, match=r"other settings \(gp, lr\)"):
+    with pytest.raises(ValueError, match=r"other settings \(--gp, --lr\)"):
         train_wgan(_config(rgb_folder, tmp_path / "run", gp=True, lr=1e-3))
     assert (tmp_path / "run" / "state" / "progress.json").is_file()
