@@ -41,3 +41,55 @@ def toy_data() -> TensorData:
     x = torch.randn(256, 10, generator=g)
     y = (x[:, 0] + 0.5 * x[:, 1] > 0).long()
     return TensorData(x, y)
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """One torch thread: tiny models run fastest so, and on a busy 2-core box two threads can be
+    ten times slower. Use with `pytestmark = pytest.mark.usefixtures("one_thread")`."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def make_mnist_png(root: Path, n_train: int = 12, n_test: int = 6) -> Path:
+    """root/mnist_png/{training,testing}/{0,1}/*.png: a learnable toy MNIST (digit 1 is a vertical
+    bar, digit 0 a ring, on dark noise)."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for split, n in (("training", n_train), ("testing", n_test)):
+        for digit in ("0", "1"):
+            d = root / "mnist_png" / split / digit
+            d.mkdir(parents=True)
+            for i in range(n):
+                img = rng.integers(0, 60, (28, 28), dtype=np.uint8)
+                if digit == "1":
+                    img[4:24, 12:16] = 255
+                else:
+                    img[6:22, 6:22] = 200
+                    img[10:18, 10:18] = 0
+                Image.fromarray(img, mode="L").save(d / f"{i}.png")
+    return root
+
+
+def whole_image_tiled(model, img, tile, overlap, scale):
+    """The pre-streaming tiled prediction, kept as a test oracle: one full-size float
+    accumulator and weight image (`lesson7.restore.tiles` now works band by band)."""
+    from lesson7.restore.tiles import blend_ramp, tile_starts
+
+    _, h, w = img.shape
+    ys, xs = tile_starts(h, tile, overlap), tile_starts(w, tile, overlap)
+    th, tw, s = min(tile, h), min(tile, w), scale
+    out, weight = None, torch.zeros(1, h * s, w * s)
+    for i, y0 in enumerate(ys):
+        wy = blend_ramp(th * s, overlap * s, first=i == 0, last=i == len(ys) - 1)
+        for j, x0 in enumerate(xs):
+            wx = blend_ramp(tw * s, overlap * s, first=j == 0, last=j == len(xs) - 1)
+            pred = model(img[None, :, y0:y0 + th, x0:x0 + tw])[0]
+            out = torch.zeros(pred.shape[0], h * s, w * s) if out is None else out
+            out[:, y0 * s:(y0 + th) * s, x0 * s:(x0 + tw) * s] += pred * (wy[:, None] * wx)
+            weight[:, y0 * s:(y0 + th) * s, x0 * s:(x0 + tw) * s] += wy[:, None] * wx
+    return out / weight

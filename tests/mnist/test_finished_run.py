@@ -3,23 +3,10 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
-from PIL import Image
+from conftest import make_mnist_png
 
 from lesson7.cli import main
-
-
-def make_mnist_png(root, n_train=8, n_test=4):
-    """root/mnist_png/{training,testing}/{0,1}/*.png of noise (learnability does not matter)."""
-    rng = np.random.default_rng(0)
-    for split, n in (("training", n_train), ("testing", n_test)):
-        for digit in ("0", "1"):
-            d = root / "mnist_png" / split / digit
-            d.mkdir(parents=True)
-            for i in range(n):
-                Image.fromarray(rng.integers(0, 255, (28, 28), dtype=np.uint8)).save(d / f"{i}.png")
-    return root
 
 
 @pytest.fixture

@@ -8,29 +8,11 @@ import tarfile
 import numpy as np
 import pytest
 import torch
-from PIL import Image
+from conftest import make_mnist_png
 
 from lesson7.configs.mnist import MnistConfig
 from lesson7.mnist.train import find_mnist_root, load_mnist, train_mnist
 from lesson7.train import Callback
-
-
-def make_mnist_png(root, n_train=12, n_test=6):
-    """root/mnist_png/{training,testing}/{0,1}/*.png: digit 1 is a bar, digit 0 a ring."""
-    rng = np.random.default_rng(0)
-    for split, n in (("training", n_train), ("testing", n_test)):
-        for digit in ("0", "1"):
-            d = root / "mnist_png" / split / digit
-            d.mkdir(parents=True)
-            for i in range(n):
-                img = rng.integers(0, 60, (28, 28), dtype=np.uint8)
-                if digit == "1":
-                    img[4:24, 12:16] = 255
-                else:
-                    img[6:22, 6:22] = 200
-                    img[10:18, 10:18] = 0
-                Image.fromarray(img, mode="L").save(d / f"{i}.png")
-    return root
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import whole_image_tiled
 from PIL import Image
 from torch import nn
 
@@ -21,7 +22,6 @@ from lesson7.cli import main
 from lesson7.restore.predict import model_and_images
 from lesson7.restore.restorer import Restorer, UnetConfig, build_unet, pil_to_tensor, tensor_to_pil
 from lesson7.restore.shipped import SHIPPED_MODEL_ENV
-from lesson7.restore.tiles import blend_ramp, tile_starts
 
 torch.set_num_threads(1)
 
@@ -150,21 +150,6 @@ def test_which_path_is_the_model(run, tmp_path):
 
 
 # -- 11.6: streaming: the same pixels as the whole-image path, memory bounded by the band -----------
-def whole_image_tiled(model, img, tile, overlap, scale):
-    """The pre-streaming `predict_tiled`: one full-size float accumulator and weight image."""
-    _, h, w = img.shape
-    ys, xs = tile_starts(h, tile, overlap), tile_starts(w, tile, overlap)
-    th, tw, s = min(tile, h), min(tile, w), scale
-    out, weight = None, torch.zeros(1, h * s, w * s)
-    for i, y0 in enumerate(ys):
-        wy = blend_ramp(th * s, overlap * s, first=i == 0, last=i == len(ys) - 1)
-        for j, x0 in enumerate(xs):
-            wx = blend_ramp(tw * s, overlap * s, first=j == 0, last=j == len(xs) - 1)
-            pred = model(img[None, :, y0:y0 + th, x0:x0 + tw])[0]
-            out = torch.zeros(pred.shape[0], h * s, w * s) if out is None else out
-            out[:, y0 * s:(y0 + th) * s, x0 * s:(x0 + tw) * s] += pred * (wy[:, None] * wx)
-            weight[:, y0 * s:(y0 + th) * s, x0 * s:(x0 + tw) * s] += wy[:, None] * wx
-    return out / weight
 
 
 def whole_image_restore(r: Restorer, img: Image.Image, scale, tile, overlap) -> Image.Image:

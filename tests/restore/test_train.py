@@ -17,13 +17,7 @@ from lesson7.restore.train import train_restorer, unet_config
 from lesson7.train import Callback
 from lesson7.train.learner import Learner
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 class RecordFits(Callback):

@@ -2,35 +2,16 @@
 
 import json
 
-import numpy as np
 import pytest
 import torch
-from conftest import shared_path
-from PIL import Image
+from conftest import make_mnist_png, shared_path
 
 from lesson7.cli import main
 
 
-def make_tree(root, n_train=12, n_test=6):
-    rng = np.random.default_rng(0)
-    for split, n in (("training", n_train), ("testing", n_test)):
-        for digit in ("0", "1"):
-            d = root / "mnist_png" / split / digit
-            d.mkdir(parents=True)
-            for i in range(n):
-                img = rng.integers(0, 60, (28, 28), dtype=np.uint8)
-                if digit == "1":
-                    img[4:24, 12:16] = 255  # a vertical bar: learnable
-                else:
-                    img[6:22, 6:22] = 200  # a ring
-                    img[10:18, 10:18] = 0
-                Image.fromarray(img, mode="L").save(d / f"{i}.png")
-    return root
-
-
 def test_mnist_cli_writes_the_run_folder(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("LESSON7_DATA", str(tmp_path / "cache"))
-    tree = make_tree(tmp_path / "data")
+    tree = make_mnist_png(tmp_path / "data")
     out = tmp_path / "run"
     rc = main(["mnist", "--model", "resnet", "--epochs", "2", "--bs", "8", "--data", str(tree),
                "--out", str(out), "--device", "cpu"])
@@ -62,7 +43,7 @@ def test_bad_flag_values_exit_2_naming_the_flag(tmp_path, flag, value, capsys):
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
 def test_device_cuda_without_cuda_fails_before_reading_data(tmp_path, capsys):
-    tree = make_tree(tmp_path / "data")
+    tree = make_mnist_png(tmp_path / "data")
     rc = main(["mnist", "--data", str(tree), "--device", "cuda", "--out", str(tmp_path / "o")])
     err = capsys.readouterr().err.strip()
     assert rc == 2 and err.startswith("lesson7 mnist: error: ") and "--device cuda" in err

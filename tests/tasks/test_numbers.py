@@ -10,14 +10,7 @@ import torch
 from lesson7.cli import main
 from lesson7.text.train import RECIPES
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny RNNs: one thread is fastest; on a busy 2-core box two threads can be 10x slower."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_cli_one_epoch_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

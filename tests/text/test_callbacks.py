@@ -13,14 +13,7 @@ from lesson7.text.train import cross_entropy_flat
 from lesson7.text.vocab import Vocab
 from lesson7.train import Callback, Learner
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny RNNs: one thread is fastest; on a busy 2-core box two threads can be 10x slower."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def tiny_data(n_tokens: int = 2000, bs: int = 8, bptt: int = 10, nv: int = 20) -> LMDataBunch:

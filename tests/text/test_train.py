@@ -11,13 +11,7 @@ from lesson7.configs.numbers import NumbersConfig
 from lesson7.text.train import RECIPES, acc4, cross_entropy_flat, loss4, train_numbers
 from lesson7.train import Callback
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_last_token_loss_and_metric_read_only_the_last_position() -> None:
