@@ -93,3 +93,15 @@ def whole_image_tiled(model, img, tile, overlap, scale):
             out[:, y0 * s:(y0 + th) * s, x0 * s:(x0 + tw) * s] += pred * (wy[:, None] * wx)
             weight[:, y0 * s:(y0 + th) * s, x0 * s:(x0 + tw) * s] += wy[:, None] * wx
     return out / weight
+
+
+@pytest.fixture(scope="module")
+def tiny_restore_run(tmp_path_factory) -> Path:
+    """A run folder with an untrained x1 resnet18 U-Net, as `restore train` writes it."""
+    from lesson7.restore.restorer import Restorer, UnetConfig, build_unet
+
+    torch.manual_seed(0)
+    cfg = UnetConfig(arch="resnet18", img_size=(32, 32), self_attention=False)
+    run = tmp_path_factory.mktemp("tiny_restore") / "run"
+    Restorer(build_unet(cfg), cfg).save(run / "model")
+    return run

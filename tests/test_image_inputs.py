@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
@@ -22,9 +21,8 @@ from lesson7.configs.restore import PredictConfig
 from lesson7.data.crappify import crappify_file, make_crappifier
 from lesson7.data.images import open_pil_image, read_image_array
 from lesson7.restore.predict import predict_images
-from lesson7.restore.restorer import Restorer, UnetConfig, build_unet
 
-torch.set_num_threads(1)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 # mode -> a format that stores it
 MODES = {"1": "PNG", "L": "PNG", "LA": "PNG", "P": "PNG", "RGB": "PNG", "RGBA": "PNG",
@@ -110,12 +108,8 @@ def test_crappify_writes_a_whole_image_or_names_the_file(file, draft):
 
 
 @pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory) -> Path:
-    torch.manual_seed(0)
-    cfg = UnetConfig(arch="resnet18", img_size=(32, 32), self_attention=False)
-    run = tmp_path_factory.mktemp("inputs") / "run"
-    Restorer(build_unet(cfg), cfg).save(run / "model")
-    return run
+def tiny_run(tiny_restore_run) -> Path:
+    return tiny_restore_run
 
 
 @settings(max_examples=6, deadline=None, derandomize=True,

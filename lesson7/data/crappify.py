@@ -49,7 +49,7 @@ from lesson7.files import atomic_path
 
 __all__ = ["Crappifier", "LessonCrappifier", "SuperresCrappifier", "RealCrappifier",
            "CRAPPIFIERS", "make_crappifier", "CrappifyReport", "crappify_file",
-           "crappify_folder", "crappify_images", "file_seed", "resize_to"]
+           "crappify_folder", "crappify_images", "as_stored", "file_seed", "resize_to"]
 
 Result = Image.Image | tuple[Image.Image, int]
 Crappifier = Callable[[Image.Image, random.Random], Result]
@@ -272,17 +272,26 @@ def _open_for(path: Path, min_side: int | None, draft: bool) -> Image.Image:
     return open_pil_image(path, "RGB")  # EXIF, CMYK, alpha, palette, 16-bit handled there
 
 
+def as_stored(result: Result) -> Image.Image:
+    """A crappifier's result as the image a file of it would hold: `(img, q)` is JPEG-encoded at
+    quality q in memory and decoded (the JPEG damage is the point), a plain image is returned."""
+    if not isinstance(result, tuple):
+        return result
+    img, q = result
+    buf = io.BytesIO()
+    img.convert("RGB").save(buf, "JPEG", quality=q)
+    buf.seek(0)
+    return Image.open(buf).convert("RGB")
+
+
 def _save(result: Result, dest: Path) -> None:
     img, q = result if isinstance(result, tuple) else (result, None)
     suffix = dest.suffix.lower()
     fmt = Image.registered_extensions().get(suffix)
     if fmt is None:
         raise ValueError(f"cannot write images with suffix {suffix!r}")
-    if q is not None and suffix not in _JPEG_SUFFIXES:
-        buf = io.BytesIO()  # the JPEG damage is the point: encode it, then store it losslessly
-        img.convert("RGB").save(buf, "JPEG", quality=q)
-        buf.seek(0)
-        img, q = Image.open(buf).convert("RGB"), None
+    if q is not None and suffix not in _JPEG_SUFFIXES:  # encode the damage, store losslessly
+        img, q = as_stored(result), None
     with atomic_path(dest) as tmp:
         if fmt == "JPEG":
             img.convert("RGB").save(tmp, "JPEG", quality=95 if q is None else q)

@@ -53,6 +53,8 @@ __all__ = [
     "ALLOW_LARGE_ENV",
     "ImageDecodeError",
     "open_pil_image",
+    "pil_to_tensor",
+    "tensor_to_pil",
     "read_image_array",
     "open_image",
     "resize_to_cover",
@@ -351,3 +353,18 @@ def _write_cache(cache_dir: Path, key: str, result: DecodedStack, n: int) -> Non
     finally:
         tmp.unlink(missing_ok=True)
         tmp_meta.unlink(missing_ok=True)
+
+
+def pil_to_tensor(img: Image.Image) -> Tensor:
+    """PIL image -> float (C, H, W) in [0, 1]."""
+    import torch  # here, not at module level: see the module docstring
+
+    arr = torch.from_numpy(np.array(img))                       # uint8 (H, W) or (H, W, C)
+    chw = arr[None] if arr.dim() == 2 else arr.permute(2, 0, 1)  # (C, H, W), a view
+    return chw.to(torch.float32).div_(255)
+
+
+def tensor_to_pil(x: Tensor) -> Image.Image:
+    """float (C, H, W) in [0, 1] -> 8-bit PIL image (rounded, clipped)."""
+    arr = (x.clamp(0, 1) * 255).round().byte().cpu().numpy()
+    return Image.fromarray(arr[0] if arr.shape[0] == 1 else arr.transpose(1, 2, 0))

@@ -9,18 +9,16 @@ whatever the number of loader workers.
 
 from __future__ import annotations
 
-import io
 import random
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
 import torch
 from PIL import Image
 from torch import Tensor
 
-from lesson7.data.crappify import RealCrappifier
-from lesson7.data.images import open_pil_image
+from lesson7.data.crappify import RealCrappifier, as_stored
+from lesson7.data.images import open_pil_image, pil_to_tensor
 
 __all__ = ["degrade_real", "RealSRPairs"]
 
@@ -33,20 +31,10 @@ def degrade_real(hr: Image.Image, scale: int, rng: random.Random,
     if w % scale or h % scale:
         raise ValueError(f"image size {hr.size} is not a multiple of the scale {scale}")
     crappifier = RealCrappifier(size=min(w, h) // scale, quality=quality)
-    result = crappifier(hr, rng)
-    lr, q = result if isinstance(result, tuple) else (result, None)
-    if q is not None:  # what a JPEG file of that quality would hold
-        buf = io.BytesIO()
-        lr.save(buf, "JPEG", quality=q)
-        buf.seek(0)
-        lr = Image.open(buf).convert("RGB")
+    lr = as_stored(crappifier(hr, rng))  # its JPEG step applied in memory
     if lr.size != (w // scale, h // scale):  # crappify truncates the long side; pin it exactly
         lr = lr.resize((w // scale, h // scale), Image.Resampling.BICUBIC)
     return lr
-
-
-def _to_tensor(img: Image.Image) -> Tensor:  # PIL RGB -> (3, H, W) float in [0, 1]
-    return torch.from_numpy(np.asarray(img, dtype=np.float32).transpose(2, 0, 1) / 255.0)
 
 
 class RealSRPairs(torch.utils.data.Dataset):
@@ -86,4 +74,4 @@ class RealSRPairs(torch.utils.data.Dataset):
         if rng.random() < 0.5:
             hr = hr.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
         lr = degrade_real(hr, self.scale, rng)
-        return _to_tensor(lr), _to_tensor(hr)        # (3, c/s, c/s), (3, c, c)
+        return pil_to_tensor(lr), pil_to_tensor(hr)        # (3, c/s, c/s), (3, c, c)

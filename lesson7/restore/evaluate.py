@@ -17,7 +17,6 @@ Tracks:
 
 from __future__ import annotations
 
-import io
 import random
 import sys
 from collections.abc import Callable, Sequence
@@ -30,7 +29,7 @@ from PIL import Image
 from torch import Tensor
 
 from lesson7.configs.restore import EvalConfig
-from lesson7.data.crappify import file_seed, make_crappifier
+from lesson7.data.crappify import as_stored, file_seed, make_crappifier
 from lesson7.data.degradations import DEGRADATIONS
 from lesson7.data.images import open_pil_image, resize_to_cover
 from lesson7.data.pairs import DEGRADE_SCALES, bicubic_degrade
@@ -54,13 +53,7 @@ def degrade_for_eval(hr: Image.Image, degrade: str, seed: int, rel: str | Path,
     if degrade not in DEGRADES:
         raise ValueError(f"unknown --degrade {degrade!r}; choose from {list(DEGRADES)}")
     rng = random.Random(file_seed(seed, rel))
-    result = make_crappifier(degrade)(hr.copy(), rng)
-    lr, q = result if isinstance(result, tuple) else (result, None)
-    if q is not None:  # what the file on disk would hold
-        buf = io.BytesIO()
-        lr.save(buf, "JPEG", quality=q)
-        buf.seek(0)
-        lr = Image.open(buf).convert("RGB")
+    lr = as_stored(make_crappifier(degrade)(hr.copy(), rng))  # what the file on disk would hold
     if eval_size is not None:
         hr = resize_to_cover(hr, eval_size)  # short side -> eval_size, as the training data
     return hr, lr.resize(hr.size, Image.Resampling.BICUBIC), 0

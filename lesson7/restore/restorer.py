@@ -23,6 +23,7 @@ import torch
 from PIL import Image
 from torch import Tensor, nn
 
+from lesson7.data.images import pil_to_tensor, tensor_to_pil
 from lesson7.models.encoders import create_encoder
 from lesson7.models.sr_unet import SRUnet
 from lesson7.models.unet import DynamicUnet
@@ -96,19 +97,6 @@ def resolve_checkpoint(path: str | os.PathLike) -> Path:
     if not p.is_file():
         raise ValueError(f"no restore checkpoint at {path} (looked for {p})")
     return p
-
-
-def pil_to_tensor(img: Image.Image) -> Tensor:
-    """PIL image -> float (C, H, W) in [0, 1]."""
-    arr = torch.from_numpy(np.array(img))                       # uint8 (H, W) or (H, W, C)
-    chw = arr[None] if arr.dim() == 2 else arr.permute(2, 0, 1)  # (C, H, W), a view
-    return chw.to(torch.float32).div_(255)
-
-
-def tensor_to_pil(x: Tensor) -> Image.Image:
-    """float (C, H, W) in [0, 1] -> 8-bit PIL image (rounded, clipped)."""
-    arr = (x.clamp(0, 1) * 255).round().byte().cpu().numpy()
-    return Image.fromarray(arr[0] if arr.shape[0] == 1 else arr.transpose(1, 2, 0))
 
 
 class Restorer:

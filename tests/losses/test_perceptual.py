@@ -22,7 +22,7 @@ from lesson7.losses import (
 
 SHARED = Path(os.environ.get("LESSON7_SHARED",
                             Path(__file__).resolve().parents[2] / ".." / "shared"))
-torch.set_num_threads(1)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

@@ -27,7 +27,7 @@ from lesson7.models.efficientnet import (
 from lesson7.models.encoders import PretrainedWeightsUnavailable, create_encoder
 from lesson7.models.unet import DynamicUnet, find_resolution_drops
 
-torch.set_num_threads(1)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture

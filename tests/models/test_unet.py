@@ -25,7 +25,7 @@ from lesson7.restore.train import unet_learner
 SHARED = Path(os.environ.get("LESSON7_SHARED",
                             Path(__file__).resolve().parents[2] / ".." / "shared"))
 
-torch.set_num_threads(1)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _unet(arch="resnet18", size=(64, 64), in_channels=3, **kw) -> DynamicUnet:

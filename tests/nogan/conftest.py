@@ -6,13 +6,15 @@ from __future__ import annotations
 import json
 
 import pytest
-import torch
 
 from lesson7.configs.nogan import NoGANConfig
 from lesson7.data.synthetic import make_toy_scenes
 from lesson7.nogan.chain import run_nogan
 
-torch.set_num_threads(1)
+
+@pytest.fixture(autouse=True)
+def _tiny_models_one_thread(one_thread):
+    """Every NoGAN test runs tiny models: one torch thread (tests/conftest.py `one_thread`)."""
 
 N_SCENES = 24
 

@@ -17,7 +17,7 @@ from lesson7.quality import LPIPS, psnr, psnr_y, rgb_to_y, shave, ssim, ssim_y
 
 SHARED = Path(os.environ.get("LESSON7_SHARED",
                             Path(__file__).resolve().parents[2] / ".." / "shared"))
-torch.set_num_threads(1)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _pair(seed=0, shape=(3, 40, 48)):

@@ -28,7 +28,7 @@ from lesson7.restore.export import (  # noqa: E402
     load_onnx_restorer,
 )
 
-torch.set_num_threads(1)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 TOL = 1e-4  # on normalised outputs; we see ~1e-6 (lite0 SRUnet) and ~1e-5 (resnet18 U-Net)
 MODELS = {

@@ -20,20 +20,15 @@ from torch import nn
 
 from lesson7.cli import main
 from lesson7.restore.predict import model_and_images
-from lesson7.restore.restorer import Restorer, UnetConfig, build_unet, pil_to_tensor, tensor_to_pil
+from lesson7.restore.restorer import Restorer, UnetConfig, pil_to_tensor, tensor_to_pil
 from lesson7.restore.shipped import SHIPPED_MODEL_ENV
 
-torch.set_num_threads(1)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory) -> Path:
-    """A run folder with an untrained 1x resnet18 U-Net (what `restore train` writes)."""
-    torch.manual_seed(0)
-    cfg = UnetConfig(arch="resnet18", img_size=(32, 32), self_attention=False)
-    folder = tmp_path_factory.mktemp("predict") / "run"
-    Restorer(build_unet(cfg), cfg).save(folder / "model")
-    return folder
+def run(tiny_restore_run) -> Path:
+    return tiny_restore_run
 
 
 def save(path: Path, width: int, height: int = 10, value: int = 128) -> Path:

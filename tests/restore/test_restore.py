@@ -20,7 +20,7 @@ from lesson7.restore import (
 )
 from lesson7.train.checkpoint import save_checkpoint
 
-torch.set_num_threads(1)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_tile_starts_cover_the_image():

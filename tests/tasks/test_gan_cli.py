@@ -12,7 +12,7 @@ from PIL import Image
 from lesson7.cli import main
 from lesson7.data.synthetic import make_toy_scenes
 
-torch.set_num_threads(1)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def cli(*argv) -> int:

@@ -17,7 +17,7 @@ from lesson7.train.callbacks import Callback
 from lesson7.train.checkpoint import load_checkpoint, read_metadata
 from lesson7.wgan.train import train_wgan
 
-torch.set_num_threads(1)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _write_idx(folder, n=96, seed=0):  # class c: a bright bar at rows 2c..2c+4
