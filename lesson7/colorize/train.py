@@ -129,7 +129,8 @@ def train_colorizer(cfg: ColorizeTrainConfig, cbs: Sequence[Callback] = ()) -> d
     start_phase, start_epoch = (resume["phase"], resume["epoch"]) if resume else (0, 0)
     # Epochs each phase ran (a time budget can cut one short); phases finished before a resume
     # are counted as planned.
-    ran = [n if i < start_phase else 0 for i, (_, _, n) in enumerate(phases)]
+    ran = [n if i < start_phase else start_epoch if i == start_phase else 0
+           for i, (_, _, n) in enumerate(phases)]
     learn, data_size = None, None
 
     def make_learner(data: Any) -> Learner:

@@ -1,9 +1,10 @@
 """`lesson7 colorize PHOTO|FOLDER... --out DIR` | `colorize train` | `colorize eval`: colour grey
 photos with a U-Net that predicts colour only (DeOldify's task, the end of Lesson 7).
 
-colorize PATHS --out DIR: colours photos with the shipped colorizer (or --model RUN) at
---render-size, keeping each photo's luminance; colour photos are reported and skipped (--force
-makes them grey first); outputs are PNGs under DIR, existing ones skipped.
+colorize [predict] PATHS --out DIR (the verb is optional): colours photos with the shipped
+colorizer (or --model RUN) at --render-size, keeping each photo's luminance; colour photos are
+reported and skipped (--force makes them grey first); outputs are PNGs under DIR, existing
+ones skipped.
 train: DeOldify's generator recipe into a resumable run folder (model.safetensors + .json,
 config.json, metrics.json, results.png).
 eval: PSNR / SSIM / LPIPS of a colorizer and of the grey input on held-out colour photos.
@@ -24,9 +25,7 @@ SUBCOMMANDS = ("train", "eval", "predict")
 def register(subparsers) -> None:
     p = subparsers.add_parser("colorize", help="colorize grey photos; train or score a colorizer",
                               description=__doc__,
-                              formatter_class=argparse.RawDescriptionHelpFormatter,
-                              usage="lesson7 colorize [predict] PHOTO|FOLDER... --out DIR [...]\n"
-                                    "       lesson7 colorize {train,eval} ...")
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="colorize_cmd", required=True, metavar="{predict,train,eval}")
     add_command(sub, "predict", ColorizeConfig, predict,
                 "colour photos (the default: `lesson7 colorize PHOTO --out DIR`)", "colorize")

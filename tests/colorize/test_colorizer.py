@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from conftest import TINY_COLORIZER, colour_photo, grey_photo
 
 from lesson7.colorize.colorizer import Colorizer, ColorizerConfig, build_colorizer, render_dims
 from lesson7.models.colorizer import chroma_to_rgb, luma, rgb_to_chroma
-from tests.colorize.conftest import TINY, colour_photo, grey_photo
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -100,7 +100,7 @@ def test_fp16_file_loads_and_config_round_trips(tiny_colorizer_run, tmp_path):
     c = Colorizer.load(tiny_colorizer_run)
     Colorizer(build_colorizer(c.cfg).half(), c.cfg).save(tmp_path / "half", dtype="float16")
     c2 = Colorizer.load(tmp_path / "half.safetensors")
-    assert c2.cfg == c.cfg and c2.cfg == ColorizerConfig(**TINY)
+    assert c2.cfg == c.cfg and c2.cfg == ColorizerConfig(**TINY_COLORIZER)
     assert next(c2.model.parameters()).dtype == torch.float32
     assert c2.colorize(grey_photo(), 32).size == (48, 40)
 

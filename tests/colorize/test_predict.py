@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import colour_photo, grey_photo
 from PIL import Image, ImageOps
 
 from lesson7.cli import main
 from lesson7.colorize.predict import COLOUR_SPREAD, colour_spread, has_colour
 from lesson7.colorize.shipped import SHIPPED_COLORIZER_ENV, shipped_colorizer_path
-from tests.colorize.conftest import colour_photo, grey_photo
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -27,8 +27,9 @@ def test_colour_spread_tells_grey_toned_and_colour_apart():
 
 @pytest.mark.realdata
 def test_realdata_every_bsd100_photo_counts_as_colour():
+    from conftest import shared_path
+
     from lesson7.data.items import get_image_files
-    from tests.conftest import shared_path
 
     files = get_image_files(shared_path("datasets", "bsds500", "val"))[:20]
     spreads = [colour_spread(Image.open(f)) for f in files]
@@ -113,4 +114,4 @@ def test_help_lists_the_subcommands(capsys):
     with pytest.raises(SystemExit):
         main(["colorize", "--help"])
     text = capsys.readouterr().out
-    assert "lesson7 colorize [predict] PHOTO|FOLDER" in text and "train" in text
+    assert "colorize [predict] PATHS --out DIR" in text and "{predict,train,eval}" in text
