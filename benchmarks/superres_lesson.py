@@ -201,17 +201,18 @@ def train_track(track: Track, args: argparse.Namespace, device: torch.device) ->
     pairs = make_pairs(cfg)  # the library's input maker: written once, reused by every model
     bicubic = track.degrade.startswith("bicubic")
     sizes = sorted({(p.size, p.bs) for m in track.models for p in m.phases})
-    data = {size: build_data(pairs, size, bs, bicubic, 0.1, args.workers, num_workers=args.workers)
+    data = {size: build_data(pairs, size, bs, bicubic, 0.1, args.workers,
+                             num_workers=args.workers).to(device)
             for size, bs in sizes}
     print(f"track {track.name}: {len(pairs)} pairs ({track.degrade}); "
           + ", ".join(f"{s} px: {len(d.train_dl)} train / {len(d.valid_dl)} valid batches"
                       for s, d in data.items())
           + f"; data ready in {time.perf_counter() - t0:.1f} s", flush=True)
     losses = {m.loss: _loss(m.loss).to(device) for m, _ in pending}  # the Learner keeps it where it is
-    for d in data.values():  # start the loaders' worker processes before any clock runs
+    for d in data.values():  # start the (persistent) loader workers before any clock runs
         for dl in (d.train_dl, d.valid_dl):
             next(iter(dl))
-    if device.type == "cuda":
+    if args.warm_up if args.warm_up is not None else device.type == "cuda":
         warm_up(track, data, losses, device)
     for model_spec, seed in pending:
         train_one(track, model_spec, seed, data, losses[model_spec.loss], args, device)
@@ -228,11 +229,12 @@ def warm_up(track: Track, data: dict, losses: dict, device: torch.device) -> Non
             ucfg = UnetConfig(arch=spec.arch, img_size=(size, size), **track.unet)
             model = build_unet(ucfg, pretrained=False).to(device)
             xb, yb = (t.to(device) for t in data[size].train_dl.one_batch())
-            with torch.autocast("cuda", dtype=torch.bfloat16):
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
                 loss = losses[spec.loss](model(xb), yb)
             loss.backward()
             del model, loss
-    torch.cuda.synchronize(device)
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
     print(f"warm-up {time.perf_counter() - t0:.1f} s (untimed)", flush=True)
 
 
@@ -474,6 +476,8 @@ def main() -> None:
     ap.add_argument("--eval-seed", type=int, default=0, help="degradation seed (per file)")
     ap.add_argument("--tile", type=int, default=512)
     ap.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    ap.add_argument("--warm-up", action=argparse.BooleanOptionalAction, default=None,
+                    help="one untimed step per model and size first (default: on CUDA only)")
     ap.add_argument("--smoke", action="store_true",
                     help="CPU proof of the pipeline: half the sizes, 1/8 of the batch sizes")
     ap.add_argument("--no-gallery", action="store_true")
