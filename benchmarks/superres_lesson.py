@@ -419,7 +419,10 @@ def save_gallery(sheets: list[Image.Image], path: Path) -> Path:
 
 def markdown(results: dict, args: argparse.Namespace) -> str:
     lines = [f"Seeds {args.seed_list}; cells: median over seeds [min–max]; "
-             f"{args.seconds_per_model_note}", ""]
+             f"{args.seconds_per_model_note}; eval device {results['eval_device']}", ""]
+    if args.smoke:
+        lines[:0] = ["**SMOKE RUN (--smoke: half the sizes, 1/8 of the batch sizes): a test of the "
+                     "pipeline, not figures.**", ""]
     for tname, t in results["tracks"].items():
         track = _track(tname, args)
         lines.append(f"### Track {tname} ({t['degrade']})")
@@ -510,7 +513,8 @@ def main() -> None:
                                    "(measured)") if budgets else ""
     results.update({"commit": _commit(), "eval_device": run_info(device)["device"],
                     "eval_seed": args.eval_seed, "limit": args.limit, "seeds": args.seed_list,
-                    "eval_s": time.perf_counter() - t0, "load_avg": os.getloadavg()})
+                    "eval_s": time.perf_counter() - t0, "load_avg": os.getloadavg(),
+                    "smoke": args.smoke, "limit_per_set": args.limit})
     atomic_write_json(args.report / "results.json", results)
     md = markdown(results, args)
     atomic_write_text(args.report / "results.md", md + "\n")
