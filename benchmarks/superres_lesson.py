@@ -178,8 +178,11 @@ def model_dir(out: Path, track: str, model: str, seed: int) -> Path:
 
 
 def _commit() -> str:
-    return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                          cwd=ROOT).stdout.strip()
+    try:  # the device machine may have no git (or no .git): the run must not fail for that
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                              text=True, cwd=ROOT).stdout.strip() or "unknown"
+    except OSError:
+        return "unknown"
 
 
 def train_track(track: Track, args: argparse.Namespace, device: torch.device) -> None:
