@@ -453,7 +453,12 @@ def markdown(results: dict, args: argparse.Namespace) -> str:
 
 
 def _track(name: str, args: argparse.Namespace) -> Track:
-    return smoke(TRACKS[name]) if args.smoke else TRACKS[name]
+    from dataclasses import replace
+
+    track = TRACKS[name]
+    if track.identity_init and not args.identity_init:  # the lesson's y_range(-3, 3) instead
+        track = replace(track, identity_init=False, unet={**track.unet, "y_range": (-3.0, 3.0)})
+    return smoke(track) if args.smoke else track
 
 
 def main() -> None:
@@ -484,6 +489,9 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     ap.add_argument("--warm-up", action=argparse.BooleanOptionalAction, default=None,
                     help="one untimed step per model and size first (default: on CUDA only)")
+    ap.add_argument("--identity-init", action=argparse.BooleanOptionalAction, default=True,
+                    help="track B: start both U-Nets as the identity on their input (--no-identity-init: "
+                         "the lesson's y_range (-3, 3) and random output)")
     ap.add_argument("--smoke", action="store_true",
                     help="CPU proof of the pipeline: half the sizes, 1/8 of the batch sizes")
     ap.add_argument("--no-gallery", action="store_true")
