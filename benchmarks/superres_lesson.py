@@ -33,11 +33,14 @@ training size (HR short side 256; the crappified input bicubic-upsampled to it);
 whole image with 4 px shaved. PSNR (RGB), PSNR-Y, SSIM-Y, LPIPS (AlexNet) for the input and each
 model. Plus a gallery PNG per track: the same centre crops, columns input | models | target.
 
-    # GPU (trains 12 models one after another, saves fp16 weights + logs; no LPIPS needed there):
-    python benchmarks/superres_lesson.py --device cuda --workers 4 --seconds-per-model 12 \\
+    # GPU (trains 12 models one after another, saves fp16 weights + logs; no LPIPS needed):
+    python benchmarks/superres_lesson.py --device cuda --workers 4 --seconds-per-model 10 \\
         --train-data .gpu/sr --out .gpu/o/superres --no-eval
-    # then evaluate (CPU here, or on the device with lpips installed):
-    python benchmarks/superres_lesson.py --eval-only --out runs/superres --device cpu
+    # then score them where lpips is installed. The weights (18.7 MB per Lite0 U-Net, 83 MB per
+    # resnet34 U-Net in fp16) are too big to bring back from the device, so score them there;
+    # only results.json, results.md and gallery.png go to --report:
+    python benchmarks/superres_lesson.py --eval-only --device cuda --threads 4 --lpips \\
+        --shared .gpu/eval/shared --out .gpu/o/superres --report $OUT/superres
     # CPU smoke run (a few minutes): tiny budgets, one seed, two images per set
     python benchmarks/superres_lesson.py --device cpu --seconds-per-model 5 --seeds 1 --limit 2 \\
         --workers 2 --out /tmp/superres_smoke
