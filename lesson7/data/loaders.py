@@ -251,6 +251,15 @@ class StreamingLoader(_Loader):
     def _reset(self) -> None:
         self._dl: DataLoader | None = None  # rebuilt lazily (sharding/device change it)
 
+    def to(self, device: str | torch.device) -> StreamingLoader:
+        """As `_Loader.to`; a move to the device it is already on keeps the DataLoader and its
+        persistent worker processes (a new Learner on the same data starts no new workers)."""
+        same, dl = torch.device(device) == self.device, self._dl
+        super().to(device)
+        if same:
+            self._dl = dl
+        return self
+
     def _keys(self, idx: Tensor, gen: torch.Generator):
         n = len(idx)
         if self.dataset.size is not None and self.tfms.random_size_crop:

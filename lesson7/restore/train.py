@@ -133,8 +133,12 @@ def check_encoder(cfg: RestoreTrainConfig) -> None:
 
 
 def build_data(pairs: list[tuple[Path, Path]], size: int, bs: int, bicubic: bool,
-               valid_pct: float = 0.1, workers: int | None = None):
-    """The lesson's DataBunch for image pairs: random split (seed 42), tfm_y, ImageNet stats."""
+               valid_pct: float = 0.1, workers: int | None = None, num_workers: int = 0,
+               seed: int = 0):
+    """The lesson's DataBunch for image pairs: random split (seed 42), tfm_y, ImageNet stats.
+
+    `workers` decode an in-memory set once; `num_workers` are DataLoader processes for a
+    streamed one (images of different shapes); `seed` sets the batch order and augmentation."""
     from lesson7.data.blocks import ImageList
     from lesson7.data.loaders import imagenet_stats
     from lesson7.data.transforms import get_transforms
@@ -149,7 +153,7 @@ def build_data(pairs: list[tuple[Path, Path]], size: int, bs: int, bicubic: bool
     return (items.split_by_rand_pct(valid_pct, seed=42)
             .label_from_func(lr_to_hr.__getitem__)
             .transform(tfms, size=size, tfm_y=True, resize_method="none" if bicubic else "crop")
-            .databunch(bs=bs, decode_workers=workers)
+            .databunch(bs=bs, decode_workers=workers, num_workers=num_workers, seed=seed)
             .normalize(imagenet_stats, do_y=True))
 
 
@@ -207,6 +211,8 @@ def train_restorer(cfg: RestoreTrainConfig, cbs: Sequence[Callback] = ()) -> dic
     seed_everything(cfg.seed)
     run.path.mkdir(parents=True, exist_ok=True)
     loss_fn, metrics = _loss_and_metrics(cfg)  # feature-loss weights: checked before crappify
+    if isinstance(loss_fn, torch.nn.Module):  # the feature loss's VGG runs where the model does
+        loss_fn.to(device)
     pairs = make_pairs(cfg)
     check_pair_count(cfg, len(pairs), "the pairs made")
     bicubic = cfg.degrade is not None

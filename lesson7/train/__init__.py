@@ -14,6 +14,7 @@ from lesson7.train.callbacks import (
     SaveEveryEpoch,
     TerminateOnNaN,
     TimeBudget,
+    WallClockCycle,
 )
 from lesson7.train.checkpoint import load_checkpoint, read_metadata, save_checkpoint
 from lesson7.train.hooks import Hook, Hooks, eval_mode
@@ -25,7 +26,7 @@ from lesson7.train.schedules import combine, cos_sched, one_cycle, one_cycle_mom
 __all__ = [
     "EVENTS", "Callback", "CancelBatch", "CancelEpoch", "CancelFit", "Hook", "Hooks", "LRFinder",
     "Learner", "MixedPrecision", "ParamScheduler", "ProgressBar", "Recorder", "SaveEveryEpoch",
-    "TerminateOnNaN", "TimeBudget", "accuracy", "adamw", "atomic_path", "atomic_write_json",
+    "TerminateOnNaN", "TimeBudget", "WallClockCycle", "accuracy", "adamw", "atomic_path", "atomic_write_json",
     "atomic_write_text",
     "combine", "cos_sched", "error_rate", "eval_mode", "load_checkpoint", "lr_per_group",
     "one_cycle", "one_cycle_moms", "pick_device", "read_metadata",

@@ -1,7 +1,8 @@
 """Callbacks: one feature each, ordered, taking `learn` (STYLE H6).
 
 Recorder (losses, metrics, the epoch table), ParamScheduler (LR and momentum per batch),
-MixedPrecision (bf16 autocast on CUDA), ProgressBar, LRFinder, TerminateOnNaN, SaveEveryEpoch.
+MixedPrecision (bf16 autocast on CUDA), ProgressBar, LRFinder, TerminateOnNaN, SaveEveryEpoch,
+TimeBudget (stop at a wall-clock limit), WallClockCycle (schedules spread over a wall-clock budget).
 Refs: fastai v1 `basic_train.py` / `callbacks/`; miniai `learner.py`.
 """
 
@@ -339,6 +340,52 @@ class SaveEveryEpoch(Callback):
 
     def after_epoch(self, learn: Learner) -> None:
         learn.save(self.name, epoch=learn.epoch + 1, history=learn.recorder.history, **self.meta)
+
+
+class WallClockCycle(Callback):
+    """Train for `seconds` of wall time, with the schedules driven by the clock.
+
+    For comparisons at equal wall time (two losses, two encoders): `pct_train`, which the
+    one-cycle schedules read, becomes the share of the budget spent instead of the share of
+    the iterations, so a slow model and a fast one both get a whole warm-up and annealing in
+    the same time, however many batches that is. Fit with more epochs than can run; the fit
+    stops after the batch that reaches the budget, or instead of a validation pass that would
+    start after it. On CUDA the clock is read after a synchronisation (kernels run
+    asynchronously, so the host clock alone would run ahead of the work). `batches` and
+    `elapsed` say what was done. `clock` is injectable for tests.
+    """
+
+    order = 5  # before ParamScheduler (10) reads pct_train
+
+    def __init__(self, seconds: float, clock=time.perf_counter) -> None:
+        if not seconds > 0:
+            raise ValueError(f"seconds must be > 0, got {seconds}")
+        self.seconds, self.clock = float(seconds), clock
+        self.batches, self.elapsed = 0, 0.0
+
+    def _now(self, learn: Learner) -> float:
+        if learn.device.type == "cuda":
+            torch.cuda.synchronize(learn.device)
+        self.elapsed = self.clock() - self.t0
+        return self.elapsed
+
+    def before_fit(self, learn: Learner) -> None:
+        self.t0, self.batches, self.elapsed = self.clock(), 0, 0.0
+        learn.pct_clock = lambda: min(max((self.clock() - self.t0) / self.seconds, 0.0), 1.0)
+
+    def after_batch(self, learn: Learner) -> None:
+        if learn.training:
+            self.batches += 1
+            if self._now(learn) >= self.seconds:
+                raise CancelFit
+
+    def before_validate(self, learn: Learner) -> None:
+        if self._now(learn) >= self.seconds:
+            raise CancelFit
+
+    def cleanup_fit(self, learn: Learner) -> None:
+        self._now(learn)
+        learn.pct_clock = None
 
 
 class TimeBudget(Callback):

@@ -102,6 +102,7 @@ class Learner:
             ids = [self.device.index] if self.device.type == "cuda" else None
             self.ddp_model = nn.parallel.DistributedDataParallel(self.model, device_ids=ids)
         self.epoch, self.n_epochs, self.start_epoch, self.iter, self.log = 0, 0, 0, 0, {}
+        self.pct_clock: Callable[[], float] | None = None  # set by WallClockCycle
         self._handlers: dict[str, list] = {}
         self._handlers_for: list[int] = []
 
@@ -206,7 +207,10 @@ class Learner:
 
     @property
     def pct_train(self) -> float:
-        """Share of training done, 0 at the first batch and 1 at the last."""
+        """Share of training done, 0 at the first batch and 1 at the last (of the wall-clock
+        budget while a `WallClockCycle` runs)."""
+        if self.pct_clock is not None:
+            return self.pct_clock()
         return self.train_iter / max(self.total_iters - 1, 1)
 
     def _one_batch(self) -> None:

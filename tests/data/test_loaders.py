@@ -47,6 +47,15 @@ def test_streaming_with_workers(mnist_like):
     assert len(batches) == 4 and all(xb.shape == (4, 1, 8, 8) for xb, _ in batches)
 
 
+def test_streaming_to_the_same_device_keeps_its_workers(mnist_like):
+    data = mnist_data(mnist_like, bs=4, in_memory=False, num_workers=1)
+    first = next(iter(data.train_dl))
+    dl = data.train_dl._dl
+    assert dl is not None and data.to("cpu").train_dl._dl is dl  # same DataLoader, same workers
+    data.train_dl.set_epoch(0)
+    assert torch.equal(next(iter(data.train_dl))[0], first[0])
+
+
 def test_epochs_reshuffle_and_set_epoch_reproduces(mnist_like):
     data = mnist_data(mnist_like, bs=6)
     e0 = torch.cat([y for _, y in data.train_dl])

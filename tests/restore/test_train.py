@@ -112,3 +112,17 @@ def test_start_epoch_continues_the_one_cycle_schedule():
     assert len(full) == 6 and resumed == pytest.approx(full[4:])  # the last epoch's two batches
     with pytest.raises(ValueError, match="start_epoch"):
         lrs(3)
+
+
+def test_build_data_seed_sets_the_batch_order(hr_dir, tmp_path):
+    from lesson7.restore.train import build_data, make_pairs
+
+    pairs = make_pairs(_cfg(hr_dir, tmp_path / "run"))
+
+    def first_batch(seed, num_workers=0):
+        data = build_data(pairs, 32, 2, True, valid_pct=0.25, workers=1, num_workers=num_workers,
+                          seed=seed)
+        return next(iter(data.train_dl))[1]
+
+    assert torch.equal(first_batch(0), first_batch(0))
+    assert any(not torch.equal(first_batch(0), first_batch(s)) for s in (1, 2, 3))

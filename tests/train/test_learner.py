@@ -11,6 +11,7 @@ from lesson7.train import (
     CancelBatch,
     Learner,
     TerminateOnNaN,
+    WallClockCycle,
     accuracy,
     error_rate,
 )
@@ -232,3 +233,44 @@ def test_a_non_finite_validation_loss_stops_training(toy_data):
     learn = Learner(small_model(), toy_data, InfValid(), cbs=[TerminateOnNaN()], progress=False)
     with pytest.raises(FloatingPointError, match="valid_loss inf after epoch 0"):
         learn.fit(2, 1e-3)
+
+
+class FakeClock:
+    """A clock that advances `step` seconds every time it is read."""
+    def __init__(self, step):
+        self.t, self.step = 0.0, step
+    def __call__(self):
+        self.t += self.step
+        return self.t
+
+
+def test_wall_clock_cycle_runs_a_whole_one_cycle_in_the_budget(toy_data):
+    seen = []
+    class Spy(Callback):
+        order = 50
+        def before_batch(self, learn):
+            if learn.training:
+                seen.append((learn.pct_train, learn.opt.param_groups[0]["lr"]))
+    budget = WallClockCycle(1.0, clock=FakeClock(0.01))
+    learn = Learner(small_model(), toy_data, nn.CrossEntropyLoss(), cbs=[Spy()], progress=False)
+    learn.fit_one_cycle(10_000, 0.01, cbs=[budget])  # far more epochs than the budget allows
+    pcts, lrs = zip(*seen, strict=True)
+    assert budget.elapsed >= 1.0 and budget.batches == len(seen) < 100  # stopped at the budget
+    assert list(pcts) == sorted(pcts) and pcts[0] < 0.05 and pcts[-1] > 0.9  # follows the clock
+    assert lrs[0] == pytest.approx(0.01 / 25, rel=0.2) and max(lrs) == pytest.approx(0.01, rel=0.05)
+    assert lrs[-1] < 0.01 / 25  # annealed by the end of the budget, not cut mid-cycle
+    assert learn.pct_clock is None  # later fits count iterations again
+
+
+def test_wall_clock_cycle_skips_a_validation_past_the_budget(toy_data):
+    clock = FakeClock(0.0)
+    class Jump(Callback):  # the budget runs out exactly as the training epoch ends
+        def after_train(self, learn):
+            clock.t += 5.0
+    learn = Learner(small_model(), toy_data, nn.CrossEntropyLoss(), cbs=[Jump()], progress=False)
+    budget = WallClockCycle(1.0, clock=clock)
+    learn.fit(3, 1e-3, cbs=[budget])
+    assert learn.recorder.history == []  # no validation pass, no epoch row
+    assert budget.batches == len(toy_data.train_dl) and budget.elapsed >= 1.0
+    with pytest.raises(ValueError, match="> 0"):
+        WallClockCycle(0)
