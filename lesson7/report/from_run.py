@@ -15,8 +15,16 @@ import re
 from pathlib import Path
 from typing import Any
 
-from lesson7.report.contract import (IMAGE_SUFFIXES, REPORT_JSON, Curve, Figure, Gallery, GalleryItem,
-                                     Report, Unavailable)
+from lesson7.report.contract import (
+    IMAGE_SUFFIXES,
+    REPORT_JSON,
+    Curve,
+    Figure,
+    Gallery,
+    GalleryItem,
+    Report,
+    Unavailable,
+)
 from lesson7.report.lessons import CONFIG_TASKS, TASKS, lesson_figure
 
 __all__ = ["is_run_folder", "report_from_run"]

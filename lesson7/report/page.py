@@ -223,7 +223,8 @@ body{margin:0;font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif
 background:var(--bg)}
 header,main{max-width:1100px;margin:0 auto;padding:0 16px}
 header{padding-top:16px;border-bottom:1px solid var(--line)}
-h1{font-size:1.6rem;margin:.4em 0}h2{font-size:1.3rem;margin:0 0 .3em}h3{font-size:1.05rem;margin:1.2em 0 .4em}
+h1{font-size:1.6rem;margin:.4em 0}h2{font-size:1.3rem;margin:0 0 .3em}
+h3{font-size:1.05rem;margin:1.2em 0 .4em}
 .meta,.hint,.note,figcaption{color:var(--muted);font-size:.9rem}
 nav ol{padding-left:1.2em;columns:2 260px}
 .run{padding:20px 0;border-bottom:1px solid var(--line)}

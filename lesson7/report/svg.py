@@ -79,7 +79,7 @@ def line_chart(curve: Curve) -> str:
     parts.append(f'<line x1="{LEFT}" x2="{W - RIGHT}" y1="{TOP + ph}" y2="{TOP + ph}" class="axis"/>'
                  f'<text x="{LEFT + pw / 2:.1f}" y="{H - 6}" text-anchor="middle">'
                  f'{escape(curve.xlabel)}</text>')
-    for i, (label, values) in enumerate(curve.series.items()):
+    for i, values in enumerate(curve.series.values()):
         colour = COLOURS[i % len(COLOURS)]
         for run in _runs(xs, values):
             points = " ".join(f"{px(x):.1f},{py(y):.1f}" for x, y in run)
@@ -98,7 +98,7 @@ def line_chart(curve: Curve) -> str:
 def _runs(xs: list[float], ys: list[float | None]) -> list[list[tuple[float, float]]]:
     """The unbroken stretches of a series (None ends one)."""
     runs: list[list[tuple[float, float]]] = [[]]
-    for x, y in zip(xs, ys):
+    for x, y in zip(xs, ys, strict=True):
         if y is None:
             if runs[-1]:
                 runs.append([])
