@@ -38,7 +38,8 @@ def browser():
             pytest.fail(f"LESSON7_REQUIRE_BROWSER=1 but {why}")
         pytest.skip(why)
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=exe)
+        # containers often have a tiny /dev/shm, which crashes Chromium's renderer
+        b = p.chromium.launch(executable_path=exe, args=["--disable-dev-shm-usage"])
         yield b
         b.close()
 

@@ -133,3 +133,13 @@ def test_sub_runs_get_sections_in_the_order_they_ran(sample_run: Path, tmp_path:
     (tmp_path / "empty").mkdir()
     with pytest.raises(ValueError, match="not a run folder"):
         write_report([tmp_path / "empty"], tmp_path / "x.html")
+
+
+def test_the_readme_example_runs(tmp_path: Path, monkeypatch) -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    code, = [b for b in re.findall(r"```python\n(.*?)```", readme, re.S) if "save_report_json(" in b]
+    monkeypatch.chdir(tmp_path)
+    write_image(tmp_path / "runs" / "mine" / "show_batch.png", (40, 40), 0)
+    exec(compile(code, "README.md", "exec"), {})
+    page = (tmp_path / "runs" / "mine" / "report.html").read_text()
+    assert "<title>my run</title>" in page and "data:image/png;base64," in page
