@@ -23,6 +23,7 @@ from lesson7.report.contract import (
     Gallery,
     GalleryItem,
     Report,
+    TextBlock,
     Unavailable,
 )
 from lesson7.report.lessons import CONFIG_TASKS, TASKS, lesson_figure
@@ -99,6 +100,9 @@ def report_from_run(run_dir: str | Path) -> Report:
     history = metrics.get("history")
     if isinstance(history, list) and history and all(isinstance(r, dict) for r in history):
         report.curves = _curves(history)
+    samples = metrics.get("samples")
+    if isinstance(samples, list) and samples and all(isinstance(t, str) for t in samples):
+        report.texts.append(TextBlock("Sample predictions (validation rows, from a zero state)", samples))
     for sub in sorted(run_dir.glob("eval*/metrics.json")):
         sub_metrics = _json(sub)
         if sub_metrics and "model" in sub_metrics and "baseline" in sub_metrics:

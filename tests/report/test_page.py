@@ -112,7 +112,7 @@ def test_sub_runs_get_sections_in_the_order_they_ran(sample_run: Path, tmp_path:
         (stage / "config.json").write_text(json.dumps({"config": "NumbersConfig"}))
         (stage / "metrics.json").write_text(json.dumps({
             "task": "numbers", "final": {"accuracy": 0.8, "valid_loss": 1.0}, "reference_accuracy": 0.807,
-            "history": _history(2, accuracy=0.8)}))
+            "history": _history(2, accuracy=0.8), "samples": ['one , two -> next: "three"']}))
     stage = demo / "restore"  # a run with a restore eval folder
     (stage / "eval").mkdir(parents=True)
     (stage / "config.json").write_text(json.dumps({"config": "RestoreTrainConfig"}))
@@ -125,6 +125,7 @@ def test_sub_runs_get_sections_in_the_order_they_ran(sample_run: Path, tmp_path:
     runs = collect_runs(demo)
     assert [d.name for d, _ in runs] == ["zeta", "alpha", "restore"]
     assert runs[0][1].figures[0].lesson == 0.807
+    assert runs[0][1].texts[0].lines == ['one , two -> next: "three"']
     restore = runs[2][1]
     assert [(f.name, f.ours, f.unit) for f in restore.figures] == [("psnr (eval)", 30.0, "dB")]
     assert "28" in restore.figures[0].note and [u.name for u in restore.unavailable] == ["lpips (eval)"]
