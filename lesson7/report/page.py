@@ -229,14 +229,15 @@ h3{font-size:1.05rem;margin:1.2em 0 .4em}
 nav ol{padding-left:1.2em;columns:2 260px}
 .run{padding:20px 0;border-bottom:1px solid var(--line)}
 .summary{margin:.2em 0 .6em}
-.facts{display:grid;grid-template-columns:repeat(auto-fill,minmax(210px,1fr));gap:4px 16px;margin:0}
+.facts{display:grid;grid-template-columns:repeat(auto-fill,minmax(150px,1fr));gap:4px 16px;margin:0}
 .facts div{background:var(--card);padding:6px 10px;border-radius:6px;overflow-wrap:anywhere}
 .facts dt{font-size:.75rem;text-transform:uppercase;color:var(--muted)}.facts dd{margin:0}
 .scroll{overflow-x:auto}
-table{border-collapse:collapse;width:100%;min-width:420px}
+table{border-collapse:collapse;width:100%}
 th,td{text-align:left;padding:6px 10px;border-bottom:1px solid var(--line);vertical-align:top}
 thead th{font-size:.8rem;text-transform:uppercase;color:var(--muted)}
 td.ours{font-weight:600;white-space:nowrap}
+td.note{min-width:8em}
 .charts{display:grid;grid-template-columns:repeat(auto-fill,minmax(300px,1fr));gap:16px}
 figure{margin:0}
 svg.chart{width:100%;height:auto;display:block;font-size:12px;fill:var(--muted)}
@@ -255,5 +256,6 @@ box-shadow:0 0 3px #000}
 pre{background:var(--card);padding:10px;border-radius:6px;overflow-x:auto;font-size:.85rem}
 ul.unavailable{padding-left:1.2em}
 details summary{cursor:pointer;color:var(--accent)}
-@media (max-width:600px){body{font-size:15px}h1{font-size:1.3rem}.grid{grid-template-columns:repeat(2,1fr)}}
+@media (max-width:600px){body{font-size:15px}h1{font-size:1.3rem}.grid{grid-template-columns:repeat(2,1fr)}
+th,td{padding:5px 6px}svg.chart{font-size:20px}}
 """

@@ -17,7 +17,7 @@ __all__ = ["line_chart", "nice_ticks"]
 # Okabe-Ito colours: distinguishable with the common colour-vision deficiencies.
 COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000")
 W, H = 640, 300
-LEFT, RIGHT, TOP, BOTTOM = 64, 16, 16, 48
+LEFT, RIGHT, TOP, BOTTOM = 76, 16, 16, 56
 
 
 def nice_ticks(lo: float, hi: float, n: int = 5, integer: bool = False) -> list[float]:
@@ -74,10 +74,10 @@ def line_chart(curve: Curve) -> str:
                      f'<text x="{LEFT - 6}" y="{py(t) + 4:.1f}" text-anchor="end">{_fmt(t)}</text>')
     for t in xt:
         parts.append(f'<line x1="{px(t):.1f}" x2="{px(t):.1f}" y1="{TOP + ph}" y2="{TOP + ph + 4}" '
-                     f'class="axis"/><text x="{px(t):.1f}" y="{TOP + ph + 18}" '
+                     f'class="axis"/><text x="{px(t):.1f}" y="{TOP + ph + 22}" '
                      f'text-anchor="middle">{_fmt(t)}</text>')
     parts.append(f'<line x1="{LEFT}" x2="{W - RIGHT}" y1="{TOP + ph}" y2="{TOP + ph}" class="axis"/>'
-                 f'<text x="{LEFT + pw / 2:.1f}" y="{H - 6}" text-anchor="middle">'
+                 f'<text x="{LEFT + pw / 2:.1f}" y="{H - 4}" text-anchor="middle">'
                  f'{escape(curve.xlabel)}</text>')
     for i, values in enumerate(curve.series.values()):
         colour = COLOURS[i % len(COLOURS)]
