@@ -38,6 +38,7 @@ _NOT_FIGURES = _NOT_MEASURED | {"world_size", "host_cpus", "params_trainable", "
                                 "epochs", "lr", "bs", "seed"}  # settings: shown with the config
 _SAMPLES = re.compile(r"samples_epoch(\d+)\.png")
 _MAX_CRAPPIFY_SAMPLES = 8
+_MAX_EPOCH_SAMPLES = 8  # a 30-epoch WGAN would otherwise make a page of 30 sample sheets
 
 
 def _json(path: Path) -> dict[str, Any] | None:
@@ -219,6 +220,9 @@ def _png_galleries(run_dir: Path) -> list[Gallery]:
     images = sorted(p for p in run_dir.iterdir()
                     if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
     samples = sorted((int(m.group(1)), p) for p in images if (m := _SAMPLES.fullmatch(p.name)))
+    if len(samples) > _MAX_EPOCH_SAMPLES:  # evenly spaced epochs, the first and the last among them
+        step = (len(samples) - 1) / (_MAX_EPOCH_SAMPLES - 1)
+        samples = [samples[round(i * step)] for i in range(_MAX_EPOCH_SAMPLES)]
     galleries = []
     if samples:
         galleries.append(Gallery("Samples from fixed noise, by epoch", "grid",

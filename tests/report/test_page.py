@@ -100,6 +100,11 @@ def test_wgan_samples_in_epoch_order_and_fid_ratio(tmp_path: Path) -> None:
         write_image(run / f"samples_epoch{n}.png", (16, 16), n)
     (_, report), = collect_runs(run)
     assert [it.caption for it in report.galleries[0].items] == ["epoch 1", "epoch 2", "epoch 10"]
+    for n in range(3, 31):
+        write_image(run / f"samples_epoch{n}.png", (4, 4), n)
+    (_, report), = collect_runs(run)
+    assert [it.caption for it in report.galleries[0].items] == [
+        f"epoch {n}" for n in (1, 5, 9, 13, 18, 22, 26, 30)]  # at most 8, evenly spaced
     assert ("fid / untrained generator's fid", 0.2) in {(f.name, f.ours) for f in report.figures}
     assert report.command == "lesson7 wgan" and report.wall_time_s == 9.0
 
