@@ -22,7 +22,14 @@ from pathlib import Path
 
 from lesson7 import __version__
 from lesson7.files import atomic_write_text
-from lesson7.report.contract import IMAGE_SUFFIXES, REPORT_JSON, Figure, Report, load_report_json
+from lesson7.report.contract import (
+    IMAGE_SUFFIXES,
+    REPORT_JSON,
+    Figure,
+    Report,
+    check_images,
+    load_report_json,
+)
 from lesson7.report.from_run import is_run_folder, report_from_run
 from lesson7.report.svg import line_chart
 
@@ -57,7 +64,9 @@ def _collect(folder: Path, depth: int, only_reports: bool = False) -> list[tuple
     if own:
         found.append((folder, load_report_json(folder)))
     elif not only_reports and is_run_folder(folder):
-        found.append((folder, report_from_run(folder)))
+        report = report_from_run(folder)
+        check_images(report, folder, str(folder))  # its PNGs, too, may not be links leading out
+        found.append((folder, report))
     if depth >= MAX_DEPTH:
         return found
     subs = [p for p in folder.iterdir() if p.is_dir() and p.name not in _SKIP_DIRS]

@@ -89,6 +89,15 @@ def test_a_run_without_report_json_is_read_from_its_files(tmp_path: Path) -> Non
     assert report.config == {"model": "resnet", "bs": 64}
 
 
+def test_a_run_folders_image_linking_outside_is_refused(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "metrics.json").write_text(json.dumps({"task": "mnist"}))
+    (run / "loss.png").symlink_to(write_image(tmp_path / "elsewhere.png", (8, 8), 0))
+    with pytest.raises(ValueError, match="'loss.png' leads outside the run folder"):
+        write_report([run], tmp_path / "r.html")
+
+
 def test_wgan_samples_in_epoch_order_and_fid_ratio(tmp_path: Path) -> None:
     run = tmp_path / "wgan"
     (run).mkdir()
