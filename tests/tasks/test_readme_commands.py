@@ -50,7 +50,8 @@ def test_readme_still_shows_these_commands():
                   "lesson7 colorize old_photo.jpg --out coloured/",
                   "lesson7 colorize train --hr colour_photos/ --out runs/colorizer",
                   "lesson7 colorize eval runs/colorizer --hr held_out_photos/",
-                  "lesson7 colorize old_photo.jpg --out coloured/ --model runs/colorizer"):
+                  "lesson7 colorize old_photo.jpg --out coloured/ --model runs/colorizer",
+                  "lesson7 report RUN_DIR [RUN_DIR...] [--out FILE]"):
         assert shown in text, shown
 
 
