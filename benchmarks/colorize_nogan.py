@@ -256,6 +256,7 @@ class Snapshots(Callback):
                  gan: bool = True, keep_steps: set[int] | None = None) -> None:
         self.every, self.dest, self.score_fn = every, dest, score_fn
         self.gen_steps, self.gen_steps_max, self.gan = 0, gen_steps_max, gan
+        self.critic_steps = 0
         self.scores: list[dict[str, Any]] = []
         self.best: dict[str, Any] | None = None
         self.keep_steps = keep_steps or set()
@@ -269,6 +270,7 @@ class Snapshots(Callback):
 
     def after_batch(self, learn: Learner) -> None:
         if not self._gen_batch:
+            self.critic_steps += learn.training
             return
         self.gen_steps += 1
         if self.gen_steps % self.every == 0:
@@ -438,7 +440,6 @@ def run_seed(args: argparse.Namespace, seed: int, colorizer: Colorizer, critic: 
     learn.fit(10_000, args.lr)  # stopped by the budget or --max-gen-steps
     gan_seconds = time.perf_counter() - t0
     n_steps = gan_snaps.gen_steps
-    trainer = learn.gan_trainer
     if not gan_snaps.scores or gan_snaps.scores[-1]["gen_steps"] != n_steps:
         if n_steps > 0:
             gan_snaps.snapshot(learn)
@@ -465,13 +466,16 @@ def run_seed(args: argparse.Namespace, seed: int, colorizer: Colorizer, critic: 
     ctrl_file = at if at.is_file() else dest / "control" / "last.safetensors"
     ctrl_at = chosen if at.is_file() else ctrl_snaps.gen_steps
     say(f"seed {seed}: control {ctrl_snaps.gen_steps} steps in {ctrl_seconds:.0f} s")
+    if n_steps == 0:  # the critic never let the generator train within the budget
+        say(f"seed {seed}: no generator step in the budget; nothing to compare")
     return {"gan": {"gen_steps": n_steps, "seconds": round(gan_seconds, 1),
-                    "critic_batches": trainer.n_critic_batches,
+                    "critic_batches": gan_snaps.critic_steps,
                     "scores": gan_snaps.scores, "chosen_step": chosen,
-                    "weights": str((dest / "gan" / "best.safetensors").relative_to(out))},
+                    "weights": str((dest / "gan" / "best.safetensors").relative_to(out))
+                    if n_steps else None},
             "control": {"gen_steps": ctrl_snaps.gen_steps, "seconds": round(ctrl_seconds, 1),
                         "scores": ctrl_snaps.scores, "compared_step": ctrl_at,
-                        "weights": str(ctrl_file.relative_to(out))}}
+                        "weights": str(ctrl_file.relative_to(out)) if n_steps else None}}
 
 
 def race_medians(rows: list[dict[str, Any]], cap: int) -> dict[str, Any]:
@@ -554,7 +558,9 @@ def eval_mode(args: argparse.Namespace) -> None:
     colorizer = Colorizer(gen_path, device)
     lpips = LPIPS("alex", args.lpips_weights)
     features = lite0_features(device=device)
-    seeds = sorted(summary["seeds"], key=int)
+    seeds = sorted((s for s, v in summary["seeds"].items() if v["gan"]["weights"]), key=int)
+    if not seeds:
+        raise SystemExit(f"{out / 'summary.json'}: no seed ran a generator step; nothing to score")
     models = {"pretrained": [colorizer.model]}
     for col in ("gan", "control"):
         models[col] = [load_fp16(colorizer.fresh(), out / summary["seeds"][s][col]["weights"])
