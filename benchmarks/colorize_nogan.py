@@ -250,7 +250,7 @@ class Snapshots(Callback):
     """Every `every` generator steps: score the generator on the selection batch and keep the
     weights of the best (lowest feature distance) and of the latest step on disk."""
 
-    order = 80  # after TimeBudget's check (70) is irrelevant: scoring happens between batches
+    order = 60  # before TimeBudget (70): a generator step that ends the budget is still counted
 
     def __init__(self, every: int, dest: Path, score_fn: Any, gen_steps_max: int | None = None,
                  gan: bool = True, keep_steps: set[int] | None = None) -> None:
