@@ -613,6 +613,9 @@ def _cell(v: Any, fmt: str) -> str:
     return f"{v:{fmt}}"
 
 
+SHOWN = {"gan": "after GAN (kept snapshot)", "control": "control (same steps, pixel + feature loss)"}
+
+
 def eval_markdown(results: dict[str, Any], summary: dict[str, Any]) -> str:
     s = results["settings"]
     lines = [f"Held-out colorization, centre crops {s['eval_size']} px; seeds {s['seeds']} "
@@ -624,9 +627,10 @@ def eval_markdown(results: dict[str, Any], summary: dict[str, Any]) -> str:
                   "| column | PSNR ↑ | SSIM ↑ | LPIPS ↓ | colourfulness | distance ↓ |",
                   "|---|---|---|---|---|---|"]
         for col, m in res["rows"].items():
-            lines.append(f"| {col} | {_cell(m.get('psnr'), '.2f')} | {_cell(m.get('ssim'), '.4f')}"
-                         f" | {_cell(m.get('lpips'), '.4f')} | {_cell(m.get('colorfulness'), '.1f')}"
-                         f" | {_cell(m.get('distance'), '.2f')} |")
+            cells = [_cell(m.get(k), f) for k, f in (("psnr", ".2f"), ("ssim", ".4f"),
+                                                     ("lpips", ".4f"), ("colorfulness", ".1f"),
+                                                     ("distance", ".2f"))]
+            lines.append(f"| {SHOWN.get(col, col)} | " + " | ".join(cells) + " |")
         lines.append("")
     steps = {s: (v["gan"]["gen_steps"], v["gan"]["chosen_step"], v["control"]["compared_step"])
              for s, v in summary["seeds"].items()}
