@@ -28,9 +28,11 @@ Training (GPU-ready, no LPIPS needed), from a pretrained colorizer generator (`-
   fp16 generator weights.
 
 Evaluation (`--eval-only`, CPU, needs the `lpips` package): on held-out photos (BSD100 =
-BSDS500 val, and the pets validation split: seeded 10 %, seed 42), centre crops of
-`--eval-size`, scores the grey input, the pretrained generator, the after-GAN generator and the
-control against the true colours: PSNR, SSIM (RGB), LPIPS (AlexNet), colourfulness
+BSDS500 val, and the pets validation split: seeded 10 %, seed 42), through
+`lesson7.colorize.evaluate.evaluate_colorizer` (what `lesson7 colorize eval` runs: whole
+photos, long side <= `--max-side`, coloured at the render size), scores the grey input, the
+pretrained generator, the after-GAN generator and the control against the true colours:
+PSNR, SSIM (RGB), LPIPS (AlexNet), colourfulness
 (Hasler & Süsstrunk 2003) and the FID-style distance on EfficientNet-Lite0 pooled features
 (`lesson7.quality.feature_distance`) between the outputs and the true-colour photos of the same
 set; GAN and control as the median (min-max) over seeds. Writes eval.json, eval.md and
@@ -513,38 +515,21 @@ def held_out_sets(names: list[str]) -> dict[str, list[Path]]:
     return sets
 
 
-def load_truth(files: list[Path], size: int) -> tuple[Tensor, Tensor]:
-    """(true colours, grey input), each (N, 3, size, size) in [0, 1]: centre crops."""
-    from lesson7.data.images import open_pil_image, pil_to_tensor
-    from lesson7.data.resize import cover_crop
+def trained_colorizer(path: Path, device: torch.device) -> Any:
+    """`lesson7.colorize.colorizer.Colorizer` of the pretrained generator (its config rebuilds
+    the GAN and control snapshots too)."""
+    from lesson7.colorize.colorizer import Colorizer as Trained
 
-    true, grey_in = [], []
-    for f in files:
-        t = cover_crop(pil_to_tensor(open_pil_image(f, "RGB")), size)        # (3, S, S)
-        arr = (t * 255).round().byte().permute(1, 2, 0).numpy()
-        true.append(torch.from_numpy(arr).permute(2, 0, 1).float() / 255)
-        grey_in.append(pil_to_tensor(grey(Image.fromarray(arr))))
-    return torch.stack(true), torch.stack(grey_in)
-
-
-@torch.no_grad()
-def colorize_all(model: nn.Module, colorizer: Colorizer, grey_in: Tensor, bs: int = 8) -> Tensor:
-    model.eval()
-    outs = [colorizer.denorm(model(colorizer.norm(b)).float()) for b in grey_in.split(bs)]
-    return (torch.cat(outs) * 255).round() / 255  # scored as the 8-bit image it would be saved as
-
-
-def score_set(outs: Tensor, true: Tensor, lpips: Any, features: Any) -> dict[str, float]:
-    from lesson7.gan.fid import fid_from_features
-    from lesson7.quality import colorfulness, psnr, ssim
-
-    lp = torch.cat([lpips(o, t) for o, t in zip(outs.split(8), true.split(8), strict=True)])
-    return {"psnr": psnr(outs, true).mean().item(), "ssim": ssim(outs, true).mean().item(),
-            "lpips": lp.mean().item(), "colorfulness": colorfulness(outs).mean().item(),
-            "distance": fid_from_features(features(outs), features(true))}
+    return Trained.load(path, device)
 
 
 def eval_mode(args: argparse.Namespace) -> None:
+    """Score every generator with `lesson7.colorize.evaluate.evaluate_colorizer` (what
+    `lesson7 colorize eval` runs: whole photos, long side <= --max-side, coloured at the render
+    size, 8-bit outputs), with colourfulness per image and the Lite0 feature distance per set
+    plugged in; then a gallery of the same photos across the columns."""
+    from lesson7.colorize.colorizer import Colorizer as Trained
+    from lesson7.colorize.evaluate import evaluate_colorizer
     from lesson7.quality import colorfulness
     from lesson7.quality.feature_distance import FEATURE_NETWORK, lite0_features
     from lesson7.quality.lpips_metric import LPIPS
@@ -555,46 +540,90 @@ def eval_mode(args: argparse.Namespace) -> None:
         say(f"warning: {out / 'summary.json'} says the training run did not complete")
     device = torch.device("cpu")
     gen_path = Path(args.generator or summary["settings"]["generator"])
-    colorizer = Colorizer(gen_path, device)
+    base = trained_colorizer(gen_path, device)
     lpips = LPIPS("alex", args.lpips_weights)
     features = lite0_features(device=device)
     seeds = sorted((s for s, v in summary["seeds"].items() if v["gan"]["weights"]), key=int)
     if not seeds:
         raise SystemExit(f"{out / 'summary.json'}: no seed ran a generator step; nothing to score")
-    models = {"pretrained": [colorizer.model]}
+
+    def snapshot(rel: str) -> Any:
+        return Trained(load_fp16(copy.deepcopy(base.model), out / rel), base.cfg, device)
+
+    models = {"pretrained": [base]}
     for col in ("gan", "control"):
-        models[col] = [load_fp16(colorizer.fresh(), out / summary["seeds"][s][col]["weights"])
-                       for s in seeds]
-    results: dict[str, Any] = {"settings": {"eval_size": args.eval_size, "sets": args.sets,
-                                            "generator": str(gen_path), "seeds": seeds,
-                                            "feature_network": FEATURE_NETWORK,
+        models[col] = [snapshot(summary["seeds"][s][col]["weights"]) for s in seeds]
+
+    def distance(preds: list[Tensor], photos: list[Tensor]) -> float:
+        from lesson7.gan.fid import fid_from_features
+
+        def feats(ims: list[Tensor]) -> Tensor:  # photos differ in size: one at a time
+            return torch.cat([features(im[None]) for im in ims])
+
+        return fid_from_features(feats(preds), feats(photos))
+
+    image_metrics = {"colorfulness": lambda pred, photo: colorfulness(pred).item()}
+    set_metrics = {"distance": distance}
+    results: dict[str, Any] = {"settings": {"max_side": args.max_side,
+                                            "render_size": args.render_size or base.cfg.render_size,
+                                            "sets": args.sets, "generator": str(gen_path),
+                                            "seeds": seeds, "feature_network": FEATURE_NETWORK,
                                             "lpips": "AlexNet (lpips package)"},
                                "sets": {}}
     gallery_rows = []
     for name, files in held_out_sets(args.sets).items():
         files = files[:args.eval_limit] if args.eval_limit else files
         t0 = time.perf_counter()
-        true, grey_in = load_truth(files, args.eval_size)
-        rows: dict[str, Any] = {"grey input": score_set(grey_in, true, lpips, features)}
-        firsts = {}
+        rows: dict[str, Any] = {}
+        true_colourfulness = None
         for col, nets in models.items():
             per = []
-            for i, net in enumerate(nets):
-                outs = colorize_all(net, colorizer, grey_in)
-                per.append(score_set(outs, true, lpips, features))
-                if i == 0:
-                    firsts[col] = outs[:args.gallery_n]
+            for net in nets:
+                r = evaluate_colorizer(net, files, None, args.render_size, args.max_side, lpips,
+                                       image_metrics, set_metrics)
+                per.append(r["model"])
+                rows.setdefault("grey input", r["baseline"])
+                if true_colourfulness is None:
+                    true_colourfulness = statistics.mean(
+                        colorfulness(_photo(f, args.max_side)).item() for f in files)
             rows[col] = summarise(per)
-        rows["true colours"] = {"colorfulness": colorfulness(true).mean().item()}
+        rows = {"grey input": rows.pop("grey input"), **rows,
+                "true colours": {"colorfulness": true_colourfulness}}
         results["sets"][name] = {"n": len(files), "rows": rows,
                                  "seconds": round(time.perf_counter() - t0, 1)}
-        gallery_rows.append((name, grey_in[:args.gallery_n], firsts, true[:args.gallery_n]))
+        gallery_rows.append(gallery_images(files[:args.gallery_n], models, args))
         say(f"{name}: {len(files)} images scored in {time.perf_counter() - t0:.0f} s")
     atomic_write_json(out / "eval.json", results)
     md = eval_markdown(results, summary)
     atomic_write_text(out / "eval.md", md)
     save_gallery(gallery_rows, out / "gallery.png")
     say(md)
+
+
+def _photo(path: Path, max_side: int | None) -> Tensor:
+    from lesson7.colorize.evaluate import held_out_photo
+    from lesson7.data.images import pil_to_tensor
+
+    return pil_to_tensor(held_out_photo(path, max_side))
+
+
+def gallery_images(files: list[Path], models: dict[str, list[Any]], args: argparse.Namespace
+                   ) -> list[list[Tensor]]:
+    """Per photo: [grey, pretrained, after GAN (seed 0), control (seed 0), photo], centre
+    squares of `--gallery-size` px."""
+    from lesson7.colorize.evaluate import held_out_photo
+    from lesson7.data.images import pil_to_tensor
+    from lesson7.data.resize import cover_crop
+
+    rows = []
+    for f in files:
+        photo = held_out_photo(f, args.max_side)
+        g = grey(photo)
+        with torch.no_grad():
+            outs = [models[c][0].colorize(g, args.render_size) for c in ("pretrained", "gan",
+                                                                          "control")]
+        rows.append([cover_crop(pil_to_tensor(im), args.gallery_size) for im in (g, *outs, photo)])
+    return rows
 
 
 def summarise(per: list[dict[str, float]]) -> dict[str, Any]:
@@ -618,7 +647,8 @@ SHOWN = {"gan": "after GAN (kept snapshot)", "control": "control (same steps, pi
 
 def eval_markdown(results: dict[str, Any], summary: dict[str, Any]) -> str:
     s = results["settings"]
-    lines = [f"Held-out colorization, centre crops {s['eval_size']} px; seeds {s['seeds']} "
+    lines = [f"Held-out colorization (`lesson7.colorize.evaluate`): whole photos, long side <= "
+             f"{s['max_side']} px, coloured at render size {s['render_size']}; seeds {s['seeds']} "
              "(GAN and control: median (min–max)); distance = Fréchet distance on "
              f"{s['feature_network']} between the outputs and the true-colour photos of the "
              f"same set; LPIPS {s['lpips']}.", ""]
@@ -639,19 +669,15 @@ def eval_markdown(results: dict[str, Any], summary: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def save_gallery(rows: list[tuple[str, Tensor, dict[str, Tensor], Tensor]], path: Path) -> None:
-    """One row per image: grey input | pretrained | after GAN | control | true colours."""
+def save_gallery(sets: list[list[list[Tensor]]], path: Path) -> None:
+    """One row per photo: grey input | pretrained | after GAN | control | true colours."""
     from PIL import ImageDraw
     from torchvision.utils import make_grid
 
     from lesson7.files import atomic_path
 
     cols = ["grey input", "pretrained", "after GAN", "control", "true colours"]
-    tiles = []
-    for _, g, firsts, true in rows:
-        for i in range(len(g)):
-            tiles += [g[i], firsts["pretrained"][i], firsts["gan"][i], firsts["control"][i],
-                      true[i]]
+    tiles = [t for rows in sets for row in rows for t in row]
     grid = make_grid(torch.stack(tiles), nrow=len(cols), padding=2, pad_value=1.0)
     arr = (grid.clamp(0, 1) * 255).round().byte().permute(1, 2, 0).numpy()
     body = Image.fromarray(arr)
@@ -722,8 +748,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--eval-only", action="store_true")
     ap.add_argument("--sets", nargs="+", default=["bsd100", "pets_valid"])
-    ap.add_argument("--eval-size", type=int, default=256)
-    ap.add_argument("--gallery-n", type=int, default=4)
+    ap.add_argument("--max-side", type=int, default=512,
+                    help="held-out photos: long side reduced to this (as `lesson7 colorize eval`)")
+    ap.add_argument("--render-size", type=int, default=None,
+                    help="colour at this short side (default: the colorizer's own)")
+    ap.add_argument("--gallery-n", type=int, default=4, help="photos per set in the gallery")
+    ap.add_argument("--gallery-size", type=int, default=192)
     ap.add_argument("--eval-limit", type=int, default=None,
                     help="score only the first N images of each set (smoke tests)")
     ap.add_argument("--lpips-weights", type=Path, default=None)
