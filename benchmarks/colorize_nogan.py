@@ -361,18 +361,20 @@ def train_mode(args: argparse.Namespace) -> None:
 
     # 2. race
     if args.race_steps > 0:
-        per_run = args.race_fraction * budget / (len(args.race_archs) * len(args.race_seeds))
+        race_budget, t_race = args.race_fraction * budget, time.perf_counter()
+        runs = [(arch, seed) for arch in args.race_archs for seed in args.race_seeds]
         rows = []
-        for arch in args.race_archs:
-            for seed in args.race_seeds:
-                r = race(crit_data, arch, seed, args.race_steps, args.race_every, RACE_LR[arch],
-                         device, args.critic_nf, seconds=per_run)
-                say(f"race {arch} seed {seed}: left chance at {r['left_chance_at']} "
-                    f"({r['curve'][-1] if r['curve'] else '-'}, {r['s_per_step']:.3f} s/step)")
-                rows.append(r)
+        for k, (arch, seed) in enumerate(runs):
+            # what earlier runs left unused goes to later ones (a fast critic leaves early)
+            per_run = (race_budget - (time.perf_counter() - t_race)) / (len(runs) - k)
+            r = race(crit_data, arch, seed, args.race_steps, args.race_every, RACE_LR[arch],
+                     device, args.critic_nf, seconds=max(per_run, 0.0))
+            say(f"race {arch} seed {seed}: left chance at {r['left_chance_at']} "
+                f"({r['curve'][-1] if r['curve'] else '-'}, {r['s_per_step']:.3f} s/step)")
+            rows.append(r)
         summary["race"] = {"rows": rows, "median": race_medians(rows, args.race_steps),
                            "until": 0.6, "steps_cap": args.race_steps,
-                           "seconds_cap_per_run": round(per_run, 1)}
+                           "seconds_budget": round(race_budget, 1)}
         atomic_write_json(out / "summary.json", summary)
 
     # 3. critic pretraining (the one that learns)
