@@ -15,9 +15,17 @@ Variants (`--variants`):
   bn          the same with BatchNorm instead of spectral norm
   plain-bn    a 4-layer 3x3 CNN (first conv stride 1) with BatchNorm, global average pool
   plain-sn    that CNN with spectral norm instead of BatchNorm
+  encoder     `encoder_critic`: the ImageNet EfficientNet-Lite0 trunk (BatchNorm at ImageNet
+              statistics) + a spectral-norm patch head (`gan critic --arch encoder`)
+
+`--until 0.6 --seeds 0 1 2`: for each variant and seed, train until the validation accuracy
+first exceeds 0.6 (checked every `--every` steps, at most `--steps`) and print the step, then
+the median over the seeds (">N" when a seed never got there).
 
     python benchmarks/critic_learning.py --steps 300
     python benchmarks/critic_learning.py --variants lesson --steps 2000 --every 250
+    python benchmarks/critic_learning.py --variants encoder lesson --until 0.6 --seeds 0 1 2 \
+        --steps 400 --every 25
 """
 
 from __future__ import annotations
@@ -38,7 +46,7 @@ from torch.nn.utils import spectral_norm
 from lesson7.data.crappify import LessonCrappifier
 from lesson7.data.stats import IMAGENET_MEAN, IMAGENET_STD
 from lesson7.losses.gan import AdaptiveLoss, accuracy_thresh_expand
-from lesson7.models.critic import gan_critic
+from lesson7.models.critic import encoder_critic, gan_critic
 
 SHARED = Path(__file__).resolve().parents[1] / ".." / "shared" / "datasets"
 MEAN = torch.tensor(IMAGENET_MEAN)[:, None, None]
@@ -82,6 +90,8 @@ def _plain(norm: str) -> nn.Sequential:
 
 
 def make(variant: str, nf: int) -> nn.Module:
+    if variant == "encoder":
+        return encoder_critic(pretrained=True)
     if variant.startswith("plain-"):
         return _plain(variant.removeprefix("plain-"))
     norm = {"lesson": "spectral", "no-sn": None, "bn": "batch"}[variant]
@@ -93,16 +103,19 @@ def crop(x: torch.Tensor, c: int, g: torch.Generator) -> torch.Tensor:
     return x[..., i:i + c, j:j + c]
 
 
-def run(variant: str, real, fake, train, valid, args) -> tuple[list[str], float]:
-    torch.manual_seed(args.seed)
+def run(variant: str, real, fake, train, valid, args, seed: int | None = None
+        ) -> tuple[list[str], float, int | None]:
+    """(curve, seconds per step, first step whose valid accuracy > args.until, or None)."""
+    seed = args.seed if seed is None else seed
+    torch.manual_seed(seed)
     net = make(variant, args.nf)
     opt = torch.optim.Adam(net.parameters(), lr=args.lr, betas=(0.9, 0.99))
     loss_fn = AdaptiveLoss(nn.BCEWithLogitsLoss())
     g = torch.Generator().manual_seed(1)
     xv = torch.cat([crop(real[valid], args.crop, g), crop(fake[valid], args.crop, g)])
     yv = torch.cat([torch.ones(len(valid)), torch.zeros(len(valid))])
-    g = torch.Generator().manual_seed(args.seed + 2)
-    hist, out, t0 = [], [], time.perf_counter()
+    g = torch.Generator().manual_seed(seed + 2)
+    hist, out, t0, left = [], [], time.perf_counter(), None
     for step in range(1, args.steps + 1):
         idx = train[torch.randint(len(train), (args.bs // 2,), generator=g)]
         x = crop(torch.cat([real[idx], fake[idx]]), args.crop, g)
@@ -120,7 +133,10 @@ def run(variant: str, real, fake, train, valid, args) -> tuple[list[str], float]
                 vacc = accuracy_thresh_expand(net(xv), yv).item()
             tl, ta = np.mean(hist[-args.every:], axis=0)
             out.append(f"{step}: train {tl:.3f}/{ta:.2f} valid {vacc:.2f}")
-    return out, (time.perf_counter() - t0) / args.steps
+            if args.until is not None and vacc > args.until:
+                left = step
+                break
+    return out, (time.perf_counter() - t0) / step, left
 
 
 def main() -> None:
@@ -136,6 +152,10 @@ def main() -> None:
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--until", type=float, default=None,
+                    help="stop each run when the valid accuracy first exceeds this; report the step")
+    ap.add_argument("--seeds", type=int, nargs="+", default=None,
+                    help="with --until: one run per seed (model init and batches), then the median")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     files = (sorted((SHARED / "oxford_pets_sample").rglob("*.jpg"))
@@ -150,9 +170,29 @@ def main() -> None:
           f"nf {args.nf}, crop {args.crop}, bs {args.bs} (real+crappified of {args.bs // 2} "
           f"images), Adam lr {args.lr}, seed {args.seed}, 1 run per variant; "
           "columns: mean train BCE/acc over the window, valid acc")
+    if args.until is not None:
+        race(args, real, fake, train, valid)
+        return
     for variant in args.variants:
-        curve, per_step = run(variant, real, fake, train, valid, args)
+        curve, per_step, _ = run(variant, real, fake, train, valid, args)
         print(f"{variant:9s} {' | '.join(curve)} | {per_step:.2f} s/step", flush=True)
+
+
+def race(args, real, fake, train, valid) -> None:
+    """Steps until the valid accuracy leaves chance, per seed, and their median."""
+    seeds = args.seeds or [args.seed]
+    for variant in args.variants:
+        steps = []
+        for seed in seeds:
+            curve, per_step, left = run(variant, real, fake, train, valid, args, seed)
+            steps.append(left if left is not None else float("inf"))
+            print(f"{variant:9s} seed {seed}: {'>' + str(args.steps) if left is None else left} "
+                  f"steps ({curve[-1] if curve else '-'}; {per_step:.2f} s/step)", flush=True)
+        med = float(np.median(steps))
+        shown = [str(s) if s != float("inf") else f">{args.steps}" for s in steps]
+        print(f"{variant:9s} steps until valid acc > {args.until}: median "
+              f"{'>' + str(args.steps) if med == float('inf') else f'{med:g}'} "
+              f"(seeds {seeds}: {', '.join(shown)})", flush=True)
 
 
 if __name__ == "__main__":

@@ -14,27 +14,46 @@ from lesson7.data.degradations import BICUBIC_NAMES, CRAPPIFIERS_NAMES
 CRITIC_THRESH = 0.65
 """AdaptiveGANSwitcher: the critic trains until its batch loss is below this (the lesson's)."""
 
+CRITIC_ARCHS = ("lesson", "encoder")
+"""The critics (`lesson7.models.critic.make_critic`): the lesson's `gan_critic`, or the
+pretrained EfficientNet-Lite0 encoder with a spectral-norm head (learns in far fewer steps)."""
 
-def min_input_size(n_blocks: int) -> int:
-    """Smallest image side that leaves the critic's k4 head a >= 4x4 map after n_blocks + 1
-    halvings (`lesson7.models.critic.gan_critic`)."""
-    return 4 * 2 ** (n_blocks + 1)
+ENCODER_CRITIC_MIN_SIZE = 32
+"""The encoder critic's trunk halves the image 5 times: 32 px leaves one patch."""
 
 
-def check_critic_size(size: int, n_blocks: int, size_flag: str, blocks_flag: str) -> None:
+def min_input_size(n_blocks: int, arch: str = "lesson") -> int:
+    """Smallest image side the critic takes: for the lesson's, one that leaves its k4 head a
+    >= 4x4 map after n_blocks + 1 halvings (`lesson7.models.critic.gan_critic`)."""
+    return ENCODER_CRITIC_MIN_SIZE if arch == "encoder" else 4 * 2 ** (n_blocks + 1)
+
+
+def check_critic_arch(arch: str, flag: str) -> None:
+    if arch not in CRITIC_ARCHS:
+        raise ValueError(f"unknown {flag} {arch!r}; choose from {list(CRITIC_ARCHS)}")
+
+
+def check_critic_size(size: int, n_blocks: int, size_flag: str, blocks_flag: str,
+                      arch: str = "lesson") -> None:
     """The critic's input must survive its halvings."""
-    if size < min_input_size(n_blocks):
+    if size < min_input_size(n_blocks, arch):
+        if arch == "encoder":
+            raise ValueError(f"{size_flag} {size} is too small for the encoder critic; use "
+                             f"{size_flag} >= {ENCODER_CRITIC_MIN_SIZE}")
         raise ValueError(f"{size_flag} {size} is too small for {n_blocks} critic blocks; use "
                          f"{size_flag} >= {min_input_size(n_blocks)} or fewer {blocks_flag}")
 
 
-def check_critic_crop(crop: int | None, size: int, n_blocks: int, flag: str) -> None:
-    """A crop must fit in the image and still leave the critic's head a >= 4x4 map."""
+def check_critic_crop(crop: int | None, size: int, n_blocks: int, flag: str,
+                      arch: str = "lesson") -> None:
+    """A crop must fit in the image and still leave the critic's head a >= 4x4 map (the
+    lesson's critic) or one patch (the encoder critic)."""
     if crop is None:
         return
-    smallest = min_input_size(n_blocks)
+    smallest = min_input_size(n_blocks, arch)
+    what = "the encoder critic" if arch == "encoder" else f"{n_blocks} critic blocks"
     if not smallest <= crop <= size:
-        raise ValueError(f"{flag} must be between {smallest} (for {n_blocks} critic blocks) and "
+        raise ValueError(f"{flag} must be between {smallest} (for {what}) and "
                          f"the image size {size}, got {crop}")
 
 
@@ -49,6 +68,9 @@ class CriticConfig(RunConfig):
     """Pretrain the lesson's critic on generated vs real images: gan_critic, AdaptiveLoss(BCE),
     accuracy_thresh_expand, wd 1e-3, fit_one_cycle(epochs, lr); 0.976 after 6 epochs in the lesson."""
 
+    arch: str = flag("lesson", choices=CRITIC_ARCHS)
+    """Critic: lesson (gan_critic, the lesson's) or encoder (ImageNet EfficientNet-Lite0 +
+    spectral-norm head; learns in far fewer steps)."""
     fake: Path = flag()
     """Folder of generated images (the lesson's image_gen)."""
     real: Path = flag()
@@ -62,9 +84,9 @@ class CriticConfig(RunConfig):
     lr: float = flag(1e-3)
     """Max learning rate of the one-cycle schedule."""
     nf: int = flag(128)
-    """Critic width."""
+    """Critic width (lesson critic)."""
     n_blocks: int = flag(3)
-    """Critic down blocks."""
+    """Critic down blocks (lesson critic)."""
     native: bool = flag(False, name="native-crops")
     """Centre crops at native resolution instead of resizing (bicubic SR track)."""
     crop: int | None = flag(None)
@@ -80,8 +102,9 @@ class CriticConfig(RunConfig):
                 raise ValueError(f"{name} must be an image folder, got {str(folder)!r}")
         check_positive(bs=self.bs, epochs=self.epochs, lr=self.lr, nf=self.nf)
         check_at_least(1, n_blocks=self.n_blocks)
-        check_critic_size(self.size, self.n_blocks, "--size", "--n-blocks")
-        check_critic_crop(self.crop, self.size, self.n_blocks, "--crop")
+        check_critic_arch(self.arch, "--arch")
+        check_critic_size(self.size, self.n_blocks, "--size", "--n-blocks", self.arch)
+        check_critic_crop(self.crop, self.size, self.n_blocks, "--crop", self.arch)
 
 
 @dataclass(kw_only=True)
@@ -189,10 +212,12 @@ class NoGANConfig(RunConfig):
     """Critic pretraining epochs."""
     critic_lr: float = flag(1e-3)
     """Critic learning rate."""
+    critic_arch: str = flag("lesson", name="critic", choices=CRITIC_ARCHS)
+    """Critic: lesson (gan_critic) or encoder (ImageNet EfficientNet-Lite0 + spectral-norm head)."""
     critic_nf: int = flag(128)
-    """Critic width."""
+    """Critic width (lesson critic)."""
     critic_n_blocks: int = flag(3)
-    """Critic down blocks."""
+    """Critic down blocks (lesson critic)."""
     critic_crop: int | None = flag(None)
     """Critic pretraining on random crops of this size (see gan critic --crop)."""
     gan_epochs: int = flag(40)
@@ -228,8 +253,11 @@ class NoGANConfig(RunConfig):
             raise ValueError(f"--hr must be a folder of images, got {str(self.hr)!r}")
         if self.eval_hr is not None and not Path(self.eval_hr).is_dir():
             raise ValueError(f"--eval-hr must be a folder of images, got {str(self.eval_hr)!r}")
-        check_critic_size(self.size, self.critic_n_blocks, "--size", "--critic-n-blocks")
-        check_critic_crop(self.critic_crop, self.size, self.critic_n_blocks, "--critic-crop")
+        check_critic_arch(self.critic_arch, "--critic")
+        check_critic_size(self.size, self.critic_n_blocks, "--size", "--critic-n-blocks",
+                          self.critic_arch)
+        check_critic_crop(self.critic_crop, self.size, self.critic_n_blocks, "--critic-crop",
+                          self.critic_arch)
         self.weights_gen = check_weights_gen(tuple(self.weights_gen))
         check_positive(bs=self.bs, critic_epochs=self.critic_epochs, gan_epochs=self.gan_epochs,
                        gen_lr=self.gen_lr, critic_lr=self.critic_lr, gan_lr=self.gan_lr,

@@ -49,7 +49,8 @@ def generator_config(cfg: NoGANConfig, out: Path) -> RestoreTrainConfig:
 
 def critic_config(cfg: NoGANConfig, fake: Path, out: Path) -> CriticConfig:
     """Stage 3: `gan critic` on the generator's predictions vs the HR images."""
-    return CriticConfig(fake=fake, real=cfg.hr, size=cfg.size, bs=cfg.bs, epochs=cfg.critic_epochs,
+    return CriticConfig(arch=cfg.critic_arch, fake=fake, real=cfg.hr, size=cfg.size, bs=cfg.bs,
+                        epochs=cfg.critic_epochs,
                         lr=cfg.critic_lr, nf=cfg.critic_nf, n_blocks=cfg.critic_n_blocks,
                         native=cfg.degrade is not None, crop=cfg.critic_crop, out=out,
                         device=cfg.device, seed=cfg.seed)

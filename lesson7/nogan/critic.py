@@ -18,7 +18,7 @@ from torch import nn
 from lesson7.configs.nogan import CriticConfig
 from lesson7.data.loaders import imagenet_stats
 from lesson7.losses.gan import AdaptiveLoss, accuracy_thresh_expand
-from lesson7.models.critic import gan_critic
+from lesson7.models.critic import make_critic
 from lesson7.nogan.critic_data import FolderPairs
 from lesson7.runs import RunFolder, config_dict
 from lesson7.train.callbacks import Callback, SaveEveryEpoch
@@ -27,16 +27,18 @@ from lesson7.train.learner import Learner, pick_device
 __all__ = ["CRITIC_NAME", "critic_learner", "pretrain_critic"]
 
 CRITIC_NAME = "critic"  # OUT/critic.safetensors in critic runs and GAN runs alike
-CRITIC_SETTINGS = ("fake", "real", "size", "bs", "epochs", "lr", "nf", "n_blocks", "native",
+CRITIC_SETTINGS = ("arch", "fake", "real", "size", "bs", "epochs", "lr", "nf", "n_blocks", "native",
                    "crop", "seed")
 
 
 def critic_learner(data: Any, n_channels: int = 3, nf: int = 128, n_blocks: int = 3,
-                   path: str | Path = "runs/critic", device: Any = "auto", **kwargs: Any) -> Learner:
-    """The lesson's critic learner: gan_critic, AdaptiveLoss(BCE), accuracy_thresh_expand,
-    wd 1e-3."""
-    return Learner(gan_critic(n_channels, nf, n_blocks), data, AdaptiveLoss(nn.BCEWithLogitsLoss()),
-                   metrics=[accuracy_thresh_expand], wd=1e-3, path=path, device=device, **kwargs)
+                   path: str | Path = "runs/critic", device: Any = "auto", arch: str = "lesson",
+                   **kwargs: Any) -> Learner:
+    """The lesson's critic learner: gan_critic (or, with arch="encoder", the pretrained-encoder
+    critic), AdaptiveLoss(BCE), accuracy_thresh_expand, wd 1e-3."""
+    return Learner(make_critic(arch, n_channels, nf, n_blocks), data,
+                   AdaptiveLoss(nn.BCEWithLogitsLoss()), metrics=[accuracy_thresh_expand],
+                   wd=1e-3, path=path, device=device, **kwargs)
 
 
 def _imagenet_norm(t):
@@ -66,7 +68,7 @@ def pretrain_critic(cfg: CriticConfig, progress: bool | None = None,
     data = FolderPairs(cfg.fake, cfg.real, cfg.size, cfg.bs, norm=_imagenet_norm,
                        native=cfg.native, crop=cfg.crop, seed=cfg.seed)
     learn = critic_learner(data, nf=cfg.nf, n_blocks=cfg.n_blocks, path=run.path, device=device,
-                           progress=progress)
+                           arch=cfg.arch, progress=progress)
     start = 0
     if resume:
         learn.load(run.state, with_opt=True)
@@ -81,8 +83,8 @@ def pretrain_critic(cfg: CriticConfig, progress: bool | None = None,
                "accuracy_per_epoch": [row["accuracy_thresh_expand"] for row in history],
                "complete": len(history) >= cfg.epochs}
     if metrics["complete"]:
-        learn.save(run / CRITIC_NAME, with_opt=False, task="gan-critic", n_channels=3, nf=cfg.nf,
-                   n_blocks=cfg.n_blocks, size=cfg.size)
+        learn.save(run / CRITIC_NAME, with_opt=False, task="gan-critic", arch=cfg.arch,
+                   n_channels=3, nf=cfg.nf, n_blocks=cfg.n_blocks, size=cfg.size)
     run.write_metrics(metrics)
     if metrics["complete"]:
         run.clear_state()  # finished: the resume point is not needed

@@ -39,7 +39,7 @@ from lesson7.files import atomic_write_json
 from lesson7.gan.learner import GANLearner
 from lesson7.gan.switchers import AdaptiveGANSwitcher
 from lesson7.losses.gan import AdaptiveLoss
-from lesson7.models.critic import gan_critic
+from lesson7.models.critic import make_critic
 from lesson7.nogan.critic import CRITIC_NAME
 from lesson7.restore.restorer import Restorer, UnetConfig, resolve_checkpoint
 from lesson7.runs import RunFolder, config_dict
@@ -63,13 +63,15 @@ def load_generator(run: str | Path, device: str | torch.device = "cpu"
 
 
 def load_critic(run: str | Path, device: str | torch.device = "cpu") -> tuple[nn.Module, dict]:
-    """(gan_critic, metadata) of a `gan critic` run folder (or a GAN run, which saves one too)."""
+    """(critic, metadata) of a `gan critic` run folder (or a GAN run, which saves one too); the
+    architecture ("lesson" gan_critic or "encoder") is read from the checkpoint's metadata."""
     path = Path(run) / f"{CRITIC_NAME}.safetensors" if Path(run).is_dir() else Path(run)
     if not path.is_file():
         raise ValueError(f"--critic {run}: no {CRITIC_NAME}.safetensors there; pass the --out "
                          "folder of `lesson7 gan critic`")
     meta = read_metadata(path)
-    critic = gan_critic(meta.get("n_channels", 3), meta.get("nf", 128), meta.get("n_blocks", 3))
+    critic = make_critic(meta.get("arch", "lesson"), meta.get("n_channels", 3), meta.get("nf", 128),
+                         meta.get("n_blocks", 3), pretrained=False)  # the file holds every weight
     load_checkpoint(path, critic)  # another architecture -> one readable ValueError
     return critic.to(device), meta
 
@@ -143,7 +145,7 @@ class SaveGANEpoch(Callback):
         self.save_generator(learn, self.out / "model")
         if self.config.keep_every and len(self.history) % self.config.keep_every == 0:
             self.save_generator(learn, self.out / "snapshots" / f"gen_e{len(self.history):03d}")
-        arch = {k: self.critic_meta[k] for k in ("n_channels", "nf", "n_blocks")
+        arch = {k: self.critic_meta[k] for k in ("arch", "n_channels", "nf", "n_blocks")
                 if k in self.critic_meta}
         save_checkpoint(self.out / CRITIC_NAME, learn.critic, task="gan-critic", size=self.size,
                         **arch)

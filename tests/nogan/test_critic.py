@@ -127,3 +127,28 @@ def test_a_finished_critic_run_is_trained_again_from_scratch(folders, tmp_path):
     pretrain_critic(_config(folders, tmp_path / "critic", epochs=2), progress=False,
                     cbs=[counter])
     assert counter.epochs == [0, 1]
+
+
+def test_an_encoder_critic_run_saves_its_arch_and_loads_back(folders, tmp_path):
+    """`gan critic --arch encoder` -> a checkpoint `gan train` rebuilds as the encoder critic."""
+    from lesson7.models.critic import EncoderCritic
+
+    # 32 px: the encoder critic's smallest input (one /32 patch)
+    fake, real = folders
+    big = tmp_path / "big"
+    for src in (fake, real):
+        (big / src.name).mkdir(parents=True)
+        for f in sorted(src.glob("*.png"))[:8]:
+            Image.open(f).resize((32, 32)).save(big / src.name / f.name)
+    cfg = CriticConfig(arch="encoder", fake=big / fake.name, real=big / real.name, size=32, bs=8,
+                       epochs=1, lr=1e-3, device="cpu", out=tmp_path / "critic")
+    metrics = pretrain_critic(cfg, progress=False)
+    assert metrics["complete"]
+    critic, meta = load_critic(tmp_path / "critic")
+    assert meta["arch"] == "encoder" and isinstance(critic, EncoderCritic)
+    assert critic(torch.zeros(2, 3, 32, 32)).shape == (2, 1)
+
+
+def test_the_encoder_critic_refuses_images_below_32px(folders, tmp_path):
+    with pytest.raises(ValueError, match="--size 16 is too small for the encoder critic"):
+        _config(folders, tmp_path / "c", arch="encoder")

@@ -221,3 +221,24 @@ def test_a_generator_folder_without_a_run_is_named(chain, tmp_path):
                          device="cpu")
     with pytest.raises(ValueError, match=f"--generator {tmp_path}"):
         gan_finetune(cfg, progress=False)
+
+
+def test_a_gan_run_with_the_encoder_critic_trains_and_saves_it_as_such(chain, tmp_path):
+    """`gan critic --arch encoder` -> `gan train`: the GAN rebuilds the encoder critic from the
+    checkpoint's arch, trains it, and saves it again with its arch."""
+    from lesson7.configs.nogan import CriticConfig
+    from lesson7.models.critic import EncoderCritic
+    from lesson7.nogan.critic import pretrain_critic
+
+    hr, root, _ = chain
+    pretrain_critic(CriticConfig(arch="encoder", fake=root / "image_gen", real=hr, size=32, bs=8,
+                                 epochs=1, lr=1e-4, device="cpu", out=tmp_path / "critic"),
+                    progress=False)
+    cfg = GANTrainConfig(generator=root / "generator", critic=tmp_path / "critic",
+                         out=tmp_path / "gan", sizes=[32], epochs=[1], bs=8, critic_thresh=10.0,
+                         device="cpu")
+    assert gan_finetune(cfg, progress=False)["complete"]
+    crit0, _ = load_critic(tmp_path / "critic")
+    crit1, meta = load_critic(tmp_path / "gan")
+    assert meta["arch"] == "encoder" and isinstance(crit1, EncoderCritic)
+    assert _changed(crit0, crit1)
