@@ -192,9 +192,9 @@ def train_colorizer(cfg: ColorizeTrainConfig, cbs: Sequence[Callback] = ()) -> d
     if learn is None:  # every epoch was done before an interruption: finish from the saved state
         learn = make_learner(data_at(cfg.size[-1]))
     wall = time.perf_counter() - t0
-    Colorizer(learn.model, ccfg).save(run / "model", run_config=config_dict(cfg), run=settings,
-                                      degrade="grey", train_size=cfg.size[-1],
-                                      n_train_photos=len(train_photos))
+    Colorizer(learn.model, ccfg, device=learn.device).save(
+        run / "model", run_config=config_dict(cfg), run=settings, degrade="grey",
+        train_size=cfg.size[-1], n_train_photos=len(train_photos))
     run.write_config(cfg, colorizer=asdict(ccfg))
     history = learn.recorder.history
     metrics_out = {"task": "colorize", "history": history, "final": history[-1] if history else {},

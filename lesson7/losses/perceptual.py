@@ -141,15 +141,24 @@ class FeatureLoss(nn.Module):
     def make_features(self, x: Tensor) -> list[Tensor]:
         """Activations at the chosen layers, in the order of `layers`."""
         feats = {}
-        for i, layer in enumerate(self.features):
-            x = layer(x)
-            if i in self.layer_idxs:
-                feats[i] = x
+        # A model run under bf16 autocast hands over bf16 images: the loss network runs in its own
+        # dtype with autocast off, so the features are not computed in bf16.
+        x = x.to(next(self.features.parameters()).dtype)
+        with torch.autocast(x.device.type, enabled=False):
+            for i, layer in enumerate(self.features):
+                x = layer(x)
+                if i in self.layer_idxs:
+                    feats[i] = x
         return [feats[i] for i in self.layer_idxs]
 
     def forward(self, pred: Tensor, target: Tensor) -> Tensor:
+        # fp32 throughout, autocast off: Gram products overflow fp16 and lose bits in bf16.
+        with torch.autocast(pred.device.type, enabled=False):
+            return self._forward(pred, target)
+
+    def _forward(self, pred: Tensor, target: Tensor) -> Tensor:
         key = _batch_key(pred, target)
-        pred, target = pred.float(), target.float()  # Gram products overflow fp16
+        pred, target = pred.float(), target.float()
         with torch.no_grad():
             # clone: the ReLUs work in place
             target_feats = [f.clone() for f in self.make_features(target)]

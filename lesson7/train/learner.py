@@ -84,6 +84,8 @@ class Learner:
         if self.device.type == "cuda":
             torch.cuda.set_device(self.device)
         self.model = model.to(self.device)
+        if isinstance(loss_fn, nn.Module):  # a loss network (VGG features) runs beside the model
+            loss_fn.to(self.device)
         self.data, self.loss_fn, self.opt_func = data, loss_fn, opt_func
         self.lr, self.wd, self.bn_wd, self.train_bn = lr, wd, bn_wd, train_bn
         self.path = Path(path)

@@ -133,3 +133,17 @@ def test_shared_vgg16_file_drives_the_feature_loss():
     blurred = torch.nn.functional.avg_pool2d(x, 3, 1, 1)
     assert loss(x, x).item() == 0.0
     assert loss(blurred, x).item() > 0
+
+
+def test_bf16_predictions_meet_an_fp32_trunk(vgg16_features):
+    # Under bf16 autocast a generator hands over bf16 images; the loss runs its fp32 trunk with
+    # autocast off (no bf16 features or Gram products) and agrees with the fp32 computation.
+    loss = FeatureLoss(vgg16_features)
+    g = torch.Generator().manual_seed(2)
+    x, y = torch.rand(2, 3, 32, 32, generator=g), torch.rand(2, 3, 32, 32, generator=g)
+    xb = x.to(torch.bfloat16)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        got = loss(xb, y)
+        feats = loss.make_features(xb)
+    assert all(f.dtype == torch.float32 for f in feats)
+    torch.testing.assert_close(got, FeatureLoss(vgg16_features)(xb.float(), y))

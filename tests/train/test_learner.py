@@ -274,3 +274,22 @@ def test_wall_clock_cycle_skips_a_validation_past_the_budget(toy_data):
     assert budget.batches == len(toy_data.train_dl) and budget.elapsed >= 1.0
     with pytest.raises(ValueError, match="> 0"):
         WallClockCycle(0)
+
+
+def test_a_loss_network_moves_with_the_model(toy_data):
+    # A module loss (VGG features) left behind on the CPU broke `--device cuda` runs of
+    # train_colorizer; the Learner moves it to its own device, as it does the model.
+    class RecordingLoss(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = nn.Linear(1, 1)
+            self.moved_to = []
+        def to(self, *args, **kwargs):
+            self.moved_to.append(args[0] if args else kwargs.get("device"))
+            return super().to(*args, **kwargs)
+        def forward(self, pred, target):
+            return nn.functional.cross_entropy(pred, target)
+
+    loss = RecordingLoss()
+    learn = Learner(small_model(), toy_data, loss)
+    assert loss.moved_to == [learn.device]
