@@ -1,0 +1,183 @@
+"""The web app through Starlette's test client: results equal the CLI's, bad uploads get a clear
+refusal, one photo at a time with the rest queued, and nothing left behind in the temp folder."""
+
+from __future__ import annotations
+
+import io
+import threading
+import time
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+pytest.importorskip("fastapi")
+pytest.importorskip("httpx")
+from fastapi.testclient import TestClient  # noqa: E402
+
+from lesson7.cli import main  # noqa: E402
+from lesson7.configs.ui import UiConfig  # noqa: E402
+from lesson7.restore.restorer import Restorer  # noqa: E402
+from lesson7.ui.app import create_app  # noqa: E402
+from lesson7.ui.photo_tasks import PhotoTask, restore_task  # noqa: E402
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+def photo_bytes(w: int = 37, h: int = 29, fmt: str = "JPEG", seed: int = 0) -> bytes:
+    rng = np.random.default_rng(seed)
+    buf = io.BytesIO()
+    Image.fromarray(rng.integers(0, 256, (h, w, 3), dtype=np.uint8)).save(buf, fmt)
+    return buf.getvalue()
+
+
+def png_bomb(w: int = 9000, h: int = 9000) -> bytes:
+    """A valid-looking PNG header claiming w x h px: a few kB that would decode to w*h*3 bytes
+    (243 MB here, under PIL's own limit: only our cap stops it). The IDAT holds one row only:
+    the header is all the server may read."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (len(data).to_bytes(4, "big") + kind + data
+                + zlib.crc32(kind + data).to_bytes(4, "big"))
+    ihdr = w.to_bytes(4, "big") + h.to_bytes(4, "big") + bytes([8, 2, 0, 0, 0])
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr)
+            + chunk(b"IDAT", zlib.compress(b"\0" * (1 + 3 * w))) + chunk(b"IEND", b""))
+
+
+def wait_done(client: TestClient, job_id: str, timeout: float = 60) -> dict:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        job = client.get(f"/api/jobs/{job_id}").json()
+        if job["state"] in ("done", "error"):
+            return job
+        time.sleep(0.02)
+    raise AssertionError(f"job {job_id} not finished after {timeout} s: {job}")
+
+
+def submit(client: TestClient, data: bytes, name: str = "photo.jpg", task: str = "restore"):
+    return client.post("/api/jobs", params={"task": task, "name": name}, content=data)
+
+
+@pytest.fixture(scope="module")
+def tiny_restorer(tiny_restore_run) -> Restorer:
+    return Restorer.load(tiny_restore_run)
+
+
+def test_restore_result_equals_the_cli_output(tiny_restore_run, tiny_restorer, tmp_path):
+    src = tmp_path / "in" / "photo.jpg"
+    src.parent.mkdir()
+    src.write_bytes(photo_bytes(37, 29))
+    cfg = UiConfig(tile=32, overlap=8)  # several tiles, so the blending path is compared too
+    with TestClient(create_app([restore_task(tiny_restorer, cfg.tile, cfg.overlap)], cfg)) as client:
+        r = submit(client, src.read_bytes())
+        assert r.status_code == 202, r.text
+        job = wait_done(client, r.json()["id"])
+        assert job["state"] == "done", job
+        png = client.get(job["result_url"])
+    assert png.status_code == 200 and png.headers["content-type"] == "image/png"
+    assert 'filename="photo_restore.png"' in png.headers["content-disposition"]
+    assert main(["restore", "predict", str(tiny_restore_run), str(src), "--out", str(tmp_path / "cli"),
+                 "--tile", "32", "--overlap", "8", "--device", "cpu"]) == 0
+    cli = (tmp_path / "cli" / "photo.png").read_bytes()
+    assert png.content == cli  # the same file, byte for byte
+    assert Image.open(io.BytesIO(png.content)).size == (37, 29) == tuple(job["output_size"])
+
+
+def test_the_page_and_the_task_list():
+    restorer_task = PhotoTask("restore", "Restore (x4)", "makes it better", "RGB",
+                              lambda s: s, lambda img, dest, progress: None)
+    with TestClient(create_app([restorer_task], UiConfig(max_upload_mb=3))) as client:
+        page = client.get("/")
+        tasks = client.get("/api/tasks").json()
+    assert page.status_code == 200 and "Drop a photo" in page.text
+    assert "default-src 'none'" in page.headers["content-security-policy"]
+    assert "http://" not in page.text and "https://" not in page.text  # nothing from elsewhere
+    assert tasks["tasks"] == [{"name": "restore", "label": "Restore (x4)",
+                               "description": "makes it better"}]
+    assert tasks["max_upload_mb"] == 3
+
+
+def slow_task(release: threading.Event, seen: list) -> PhotoTask:
+    """Waits for `release`, then writes a 1x1 PNG; records how many ran at once."""
+    def run(img, dest, progress):
+        progress(0.5)
+        assert release.wait(30)
+        Image.new("RGB", (1, 1)).save(dest)
+    return PhotoTask("slow", "Slow", "waits", "RGB", lambda s: (1, 1), run)
+
+
+def test_one_photo_at_a_time_the_rest_queued_then_refused():
+    release = threading.Event()
+    cfg = UiConfig(max_queue=2)
+    app = create_app([slow_task(release, [])], cfg)
+    with TestClient(app) as client:
+        ids = [submit(client, photo_bytes(seed=i), task="slow").json()["id"] for i in range(3)]
+        end = time.monotonic() + 10
+        while client.get(f"/api/jobs/{ids[0]}").json()["state"] != "working":
+            assert time.monotonic() < end
+            time.sleep(0.01)
+        states = [client.get(f"/api/jobs/{i}").json() for i in ids]
+        assert [s["state"] for s in states] == ["working", "queued", "queued"]
+        assert [s["position"] for s in states] == [0, 0, 1]
+        assert states[0]["progress"] == 0.5
+        busy = submit(client, photo_bytes(), task="slow")  # a third waiting photo: refused
+        assert busy.status_code == 503 and "busy" in busy.json()["detail"]
+        release.set()
+        assert [wait_done(client, i)["state"] for i in ids] == ["done"] * 3
+        assert app.state.queue.max_running == 1
+
+
+@pytest.mark.parametrize("data, name, status, words", [
+    (b"just some text, not a photo\n", "notes.txt", 400, "notes.txt is not an image"),
+    (png_bomb(), "bomb.png", 413, "bomb.png is 9000x9000 px (81.0 megapixels)"),
+    (png_bomb(300000, 300000), "huge.png", 413, "huge.png claims more pixels than PIL will open"),
+    (photo_bytes(60, 50, "PNG"), "big.png", 413, "60x50 px"),
+    (b"", "empty.jpg", 400, "no photo received"),
+], ids=["text", "bomb", "pil-bomb", "too-many-px", "empty"])
+def test_bad_uploads_are_refused_with_a_clear_message(data, name, status, words):
+    cfg = UiConfig(max_megapixels=0.002)  # 2000 px: a 60x50 photo is too many
+    with TestClient(create_app([slow_task(threading.Event(), [])], cfg)) as client:
+        r = submit(client, data, name, task="slow")
+        assert r.status_code == status, r.text
+        assert words in r.json()["detail"]
+        assert list(client.app.state.queue.workdir.iterdir()) == []  # the refused upload is gone
+
+
+def test_oversized_upload_is_refused_before_it_is_stored():
+    cfg = UiConfig(max_upload_mb=0.001)  # 1000 bytes
+    with TestClient(create_app([slow_task(threading.Event(), [])], cfg)) as client:
+        declared = submit(client, b"x" * 5000, "big.jpg", task="slow")
+        streamed = client.post("/api/jobs", params={"task": "slow", "name": "big.jpg"},
+                               content=iter([b"x" * 600, b"x" * 600]))  # chunked: no length
+        unknown = submit(client, photo_bytes(), task="nope")
+    for r in (declared, streamed):
+        assert r.status_code == 413 and "upload limit of 0.001 MB" in r.json()["detail"]
+    assert unknown.status_code == 400 and "unknown task 'nope'" in unknown.json()["detail"]
+
+
+def test_a_failing_job_reports_its_error_and_the_temp_folder_is_removed(tmp_path):
+    def run(img, dest, progress):
+        raise ValueError("the model refused")
+    task = PhotoTask("fail", "Fail", "fails", "RGB", lambda s: s, run)
+    with TestClient(create_app([task])) as client:
+        workdir: Path = client.app.state.queue.workdir
+        job = wait_done(client, submit(client, photo_bytes(), "a.jpg", task="fail").json()["id"])
+        assert job["state"] == "error" and job["message"] == "a.jpg: the model refused"
+        assert client.get(f"/api/jobs/{job['id']}/result").status_code == 409
+        assert client.get("/api/jobs/nope").status_code == 404
+        assert workdir.is_dir()
+    assert not workdir.exists()
+
+
+def test_only_the_newest_results_are_kept():
+    task = PhotoTask("one", "One", "1x1", "RGB", lambda s: (1, 1),
+                     lambda img, dest, progress: Image.new("RGB", (1, 1)).save(dest))
+    with TestClient(create_app([task], UiConfig(keep_results=2))) as client:
+        ids = [submit(client, photo_bytes(seed=i), task="one").json()["id"] for i in range(3)]
+        assert wait_done(client, ids[-1])["state"] == "done"
+        time.sleep(0.1)
+        codes = [client.get(f"/api/jobs/{i}").status_code for i in ids]
+        files = sorted(p.name for p in client.app.state.queue.workdir.iterdir())
+    assert codes == [404, 200, 200]
+    assert files == sorted(f"{i}.png" for i in ids[1:])
