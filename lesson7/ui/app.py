@@ -35,7 +35,7 @@ __all__ = ["create_app"]
 # The page loads nothing from elsewhere: scripts, styles and images are its own (inline) or
 # blob: URLs of the photo the user chose.
 _CSP = ("default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
-        "img-src 'self' blob:; connect-src 'self'; base-uri 'none'; form-action 'none'")
+        "img-src 'self' blob: data:; connect-src 'self'; base-uri 'none'; form-action 'none'")
 
 
 def create_app(tasks: Iterable[PhotoTask], cfg: UiConfig | None = None) -> FastAPI:
