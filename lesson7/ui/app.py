@@ -9,7 +9,12 @@
 The photo is the raw request body, read as a stream and cut off at the size cap, so an
 oversized upload is refused without being stored (a multipart form would be parsed and
 spooled whole before our code could look at it). Refusals are JSON `{"detail": message}`
-with 400 (not an image, unknown task), 413 (too many bytes or pixels) or 503 (queue full).
+with 400 (not an image, unknown task), 413 (too many bytes or pixels), 415 (a body type other
+than application/octet-stream or image/*) or 503 (queue full).
+
+Other web sites open in the same browser must not use this server: the upload's content type
+is one a cross-site form cannot send without a CORS preflight, which this app never grants,
+and `serve` passes `trusted_hosts` (loopback names) so a DNS-rebound name is refused.
 `create_app(tasks, cfg)` takes the models already loaded, so tests pass in a tiny one.
 """
 
@@ -17,13 +22,14 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from importlib.resources import files
 from pathlib import Path
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from lesson7.configs.ui import UiConfig
 from lesson7.ui.jobs import Job, JobQueue, QueueFull
@@ -38,8 +44,10 @@ _CSP = ("default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inlin
         "img-src 'self' blob: data:; connect-src 'self'; base-uri 'none'; form-action 'none'")
 
 
-def create_app(tasks: Iterable[PhotoTask], cfg: UiConfig | None = None) -> FastAPI:
-    """The app serving `tasks` (the first is preselected) under the limits of `cfg`.
+def create_app(tasks: Iterable[PhotoTask], cfg: UiConfig | None = None,
+               trusted_hosts: Sequence[str] | None = None) -> FastAPI:
+    """The app serving `tasks` (the first is preselected) under the limits of `cfg`; with
+    `trusted_hosts`, requests naming another Host are refused (400).
 
     The temporary folder for uploads and results is made at startup and deleted at shutdown
     (the app's lifespan: `with TestClient(app)` runs it in tests).
@@ -61,6 +69,8 @@ def create_app(tasks: Iterable[PhotoTask], cfg: UiConfig | None = None) -> FastA
 
     app = FastAPI(title="lesson7", lifespan=lifespan, docs_url=None, redoc_url=None,
                   openapi_url=None)
+    if trusted_hosts:
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(trusted_hosts))
     page = (files("lesson7.ui") / "page.html").read_text(encoding="utf-8")
 
     @app.get("/", response_class=HTMLResponse)
@@ -79,6 +89,10 @@ def create_app(tasks: Iterable[PhotoTask], cfg: UiConfig | None = None) -> FastA
         if task not in registry:
             raise HTTPException(400, f"unknown task {task!r}; choose from {sorted(registry)}")
         name = display_name(name)
+        kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if kind != "application/octet-stream" and not kind.startswith("image/"):
+            raise HTTPException(415, f"send the photo as the request body with Content-Type "
+                                     f"application/octet-stream or image/*, not {kind!r}")
         limit = cfg.max_upload_bytes
         too_big = (f"{name} is larger than this server's upload limit of {cfg.max_upload_mb:g} MB "
                    "(lesson7 ui --max-upload-mb)")

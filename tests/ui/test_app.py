@@ -42,8 +42,10 @@ def wait_done(client: TestClient, job_id: str, timeout: float = 60) -> dict:
     raise AssertionError(f"job {job_id} not finished after {timeout} s: {job}")
 
 
-def submit(client: TestClient, data: bytes, name: str = "photo.jpg", task: str = "restore"):
-    return client.post("/api/jobs", params={"task": task, "name": name}, content=data)
+def submit(client: TestClient, data: bytes, name: str = "photo.jpg", task: str = "restore",
+           kind: str = "application/octet-stream"):
+    return client.post("/api/jobs", params={"task": task, "name": name}, content=data,
+                       headers={"Content-Type": kind})
 
 
 @pytest.fixture(scope="module")
@@ -137,7 +139,8 @@ def test_oversized_upload_is_refused_before_it_is_stored():
     with TestClient(create_app([slow_task(threading.Event(), [])], cfg)) as client:
         declared = submit(client, b"x" * 5000, "big.jpg", task="slow")
         streamed = client.post("/api/jobs", params={"task": "slow", "name": "big.jpg"},
-                               content=iter([b"x" * 600, b"x" * 600]))  # chunked: no length
+                               content=iter([b"x" * 600, b"x" * 600]),  # chunked: no length
+                               headers={"Content-Type": "image/jpeg"})
         unknown = submit(client, photo_bytes(), task="nope")
     for r in (declared, streamed):
         assert r.status_code == 413 and "upload limit of 0.001 MB" in r.json()["detail"]
@@ -169,3 +172,14 @@ def test_only_the_newest_results_are_kept():
         files = sorted(p.name for p in client.app.state.queue.workdir.iterdir())
     assert codes == [404, 200, 200]
     assert files == sorted(f"{i}.png" for i in ids[1:])
+
+
+def test_other_sites_cannot_use_the_server():
+    task = slow_task(threading.Event(), [])
+    app = create_app([task], trusted_hosts=["127.0.0.1", "localhost"])
+    with TestClient(app, base_url="http://127.0.0.1:8765") as ours, \
+            TestClient(app, base_url="http://rebound.example:8765") as theirs:
+        assert ours.get("/").status_code == 200
+        assert theirs.get("/").status_code == 400  # a DNS-rebound name is not ours
+        form = submit(ours, photo_bytes(), task="slow", kind="text/plain")  # a cross-site form's
+    assert form.status_code == 415 and "application/octet-stream" in form.json()["detail"]
