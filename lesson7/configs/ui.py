@@ -11,11 +11,13 @@ from lesson7.configs.restore import check_tiles
 
 @dataclass(kw_only=True)
 class UiConfig:
-    """Serve a web page where you drop a photo and get it back restored by the shipped models.
+    """Serve a web page where you drop a photo and get it back restored or colorized.
 
     Open the printed address in a browser: drop (or choose) a photo, pick the task, and watch it
     queue and work; the result comes with a before/after slider and a download button. It is
-    the same image `lesson7 restore predict PHOTO --out DIR` writes. One photo is processed at
+    the same image `lesson7 restore predict PHOTO --out DIR` (or `lesson7 colorize PHOTO --out
+    DIR --force`) writes. Colorize is offered when a colorizer is installed with lesson7 or
+    named by --colorize-model. One photo is processed at
     a time; others wait in a queue (--max-queue). Uploads larger than --max-upload-mb or with
     more than --max-megapixels pixels are refused with a message, before anything is decoded.
     Uploads and results live in a temporary folder, deleted when the server stops.
@@ -29,6 +31,9 @@ class UiConfig:
     """TCP port to listen on."""
     model: Path | None = flag(None)
     """Restore model: a run folder of `restore train` or a .safetensors (default: the shipped one)."""
+    colorize_model: Path | None = flag(None)
+    """Colorizer: a run folder of `colorize train` or a .safetensors (default: the shipped one,
+    when this installation has one)."""
     max_upload_mb: float = flag(20.0)
     """Largest upload accepted, in megabytes."""
     max_megapixels: float = flag(2.0)
@@ -51,6 +56,7 @@ class UiConfig:
         if not 1 <= self.port <= 65535:
             raise ValueError(f"--port must be between 1 and 65535, got {self.port}")
         self.model = None if self.model is None else Path(self.model)
+        self.colorize_model = None if self.colorize_model is None else Path(self.colorize_model)
         check_positive(max_upload_mb=self.max_upload_mb, max_megapixels=self.max_megapixels)
         check_at_least(1, max_queue=self.max_queue, keep_results=self.keep_results)
         check_tiles(self.tile, self.overlap)

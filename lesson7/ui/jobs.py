@@ -45,6 +45,7 @@ class Job:
     """queued, working, done or error."""
     progress: float = 0.0
     message: str = ""
+    """Why it failed (error), or a note on the result (done)."""
     output_size: tuple[int, int] | None = None
     seconds: float | None = None
     order: int = 0
@@ -134,7 +135,8 @@ class JobQueue:
         try:
             img = decode_upload(job.upload, job.name, job.task.mode, self.max_pixels)
             job.output_size = job.task.output_size(img.size)
-            job.task.run(img, job.result, lambda f: self._progress(job, f))
+            note = job.task.run(img, job.result, lambda f: self._progress(job, f))
+            job.message = note or ""
         finally:
             self.running -= 1
 

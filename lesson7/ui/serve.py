@@ -32,15 +32,29 @@ def _require(module: str) -> Any:
 
 
 def load_tasks(cfg: UiConfig) -> list:
-    """The page's tasks with their models loaded: restore (the shipped model or --model)."""
+    """The page's tasks with their models loaded: restore (the shipped model or --model), then
+    colorize (--colorize-model, else the shipped colorizer when installed, else not offered:
+    a note says why). A model named by a flag that cannot load is an error."""
+    from lesson7.colorize.colorizer import Colorizer
+    from lesson7.colorize.shipped import shipped_colorizer_path
     from lesson7.restore.restorer import Restorer
     from lesson7.restore.shipped import shipped_model_path
     from lesson7.train.learner import pick_device
-    from lesson7.ui.photo_tasks import restore_task
+    from lesson7.ui.photo_tasks import colorize_task, restore_task
 
     device = pick_device(cfg.device)
     restorer = Restorer.load(cfg.model or shipped_model_path(), device)
-    return [restore_task(restorer, cfg.tile, cfg.overlap)]
+    tasks = [restore_task(restorer, cfg.tile, cfg.overlap)]
+    try:
+        colorizer = Colorizer.load(cfg.colorize_model or shipped_colorizer_path(), device)
+    except ValueError as e:
+        if cfg.colorize_model is not None:
+            raise
+        print(f"lesson7 ui: colorize is not offered: {e} (here: --colorize-model RUN)",
+              file=sys.stderr)
+    else:
+        tasks.append(colorize_task(colorizer))
+    return tasks
 
 
 def is_loopback(host: str) -> bool:

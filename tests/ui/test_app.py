@@ -20,7 +20,8 @@ from lesson7.cli import main  # noqa: E402
 from lesson7.configs.ui import UiConfig  # noqa: E402
 from lesson7.restore.restorer import Restorer  # noqa: E402
 from lesson7.ui.app import create_app  # noqa: E402
-from lesson7.ui.photo_tasks import PhotoTask, restore_task  # noqa: E402
+from lesson7.ui.photo_tasks import PhotoTask, colorize_task, restore_task  # noqa: E402
+from lesson7.ui.serve import load_tasks  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -71,6 +72,40 @@ def test_restore_result_equals_the_cli_output(tiny_restore_run, tiny_restorer, t
     cli = (tmp_path / "cli" / "photo.png").read_bytes()
     assert png.content == cli  # the same file, byte for byte
     assert Image.open(io.BytesIO(png.content)).size == (37, 29) == tuple(job["output_size"])
+
+
+@pytest.mark.parametrize("colour", [False, True], ids=["grey", "colour"])
+def test_colorize_result_equals_the_cli_output(tiny_restorer, tiny_colorizer_run, tmp_path, colour):
+    from lesson7.colorize.colorizer import Colorizer
+
+    src = tmp_path / "in" / "old.png"
+    src.parent.mkdir()
+    photo = Image.open(io.BytesIO(photo_bytes(48, 40, "PNG", seed=3)))
+    (photo if colour else photo.convert("L")).save(src)
+    tasks = [restore_task(tiny_restorer), colorize_task(Colorizer.load(tiny_colorizer_run))]
+    with TestClient(create_app(tasks)) as client:
+        assert [t["name"] for t in client.get("/api/tasks").json()["tasks"]] == ["restore", "colorize"]
+        job = wait_done(client, submit(client, src.read_bytes(), "old.png", task="colorize").json()["id"])
+        assert job["state"] == "done", job
+        png = client.get(job["result_url"]).content
+    force = ["--force"] if colour else []  # without it the CLI skips a colour photo
+    assert main(["colorize", str(src), "--model", str(tiny_colorizer_run), "--out",
+                 str(tmp_path / "cli"), "--device", "cpu", *force]) == 0
+    assert png == (tmp_path / "cli" / "old.png").read_bytes()
+    assert ("already had colour" in job["message"]) == colour
+
+
+def test_colorize_is_offered_when_a_colorizer_is_installed(tiny_restore_run, tiny_colorizer_run,
+                                                           monkeypatch, capsys, tmp_path):
+    cfg = UiConfig(model=tiny_restore_run, device="cpu")
+    monkeypatch.setenv("LESSON7_SHIPPED_COLORIZER", str(tmp_path / "none.safetensors"))
+    assert [t.name for t in load_tasks(cfg)] == ["restore"]
+    assert "colorize is not offered: no shipped colorizer is installed" in capsys.readouterr().err
+    monkeypatch.setenv("LESSON7_SHIPPED_COLORIZER", str(tiny_colorizer_run / "model.safetensors"))
+    assert [t.name for t in load_tasks(cfg)] == ["restore", "colorize"]
+    named = UiConfig(model=tiny_restore_run, colorize_model=tmp_path / "nope", device="cpu")
+    with pytest.raises(ValueError, match="nope"):  # a colorizer the user named must load
+        load_tasks(named)
 
 
 def test_the_page_and_the_task_list():

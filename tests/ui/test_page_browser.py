@@ -1,6 +1,7 @@
-"""End to end in headless Chromium: `lesson7 ui` runs as a real server; a photo chosen on the page
-comes back as exactly the file `lesson7 restore predict` writes, and bad uploads (a text file, a
-decompression bomb) show their error on the page. The server's temp folder is gone after it stops."""
+"""End to end in headless Chromium: `lesson7 ui` runs as a real server (the shipped restorer, a
+tiny untrained colorizer); a photo chosen on the page comes back as exactly the file `lesson7
+restore predict` (or `lesson7 colorize`) writes, and bad uploads (a text file, a decompression
+bomb) show their error on the page. The server's temp folder is gone after it stops."""
 
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ def free_port() -> int:
 class UiServer:
     """`python -m lesson7.cli ui` in a subprocess, with its own TMPDIR and working folder."""
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, *flags: str):
         self.tmp, self.cwd = root / "tmp", root / "cwd"
         self.tmp.mkdir()
         self.cwd.mkdir()
@@ -42,7 +43,8 @@ class UiServer:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "lesson7.cli", "ui", "--port", str(self.port), "--device", "cpu"],
+            [sys.executable, "-m", "lesson7.cli", "ui", "--port", str(self.port), "--device", "cpu",
+             *flags],
             cwd=self.cwd, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         end = time.monotonic() + 120
         while True:
@@ -73,8 +75,8 @@ class UiServer:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    srv = UiServer(tmp_path_factory.mktemp("ui_server"))
+def server(tmp_path_factory, tiny_colorizer_run):
+    srv = UiServer(tmp_path_factory.mktemp("ui_server"), "--colorize-model", str(tiny_colorizer_run))
     yield srv
     srv.stop()
 
@@ -115,6 +117,25 @@ def test_a_photo_comes_back_as_the_cli_output(page, server, tmp_path):
     assert got == want.read_bytes()
     (tmp_path / "got.png").write_bytes(got)
     assert np.array_equal(np.asarray(Image.open(tmp_path / "got.png")), np.asarray(Image.open(want)))
+    assert page.errors == []
+
+
+def test_a_grey_photo_comes_back_coloured_as_the_cli_output(page, server, tiny_colorizer_run,
+                                                            tmp_path):
+    rng = np.random.default_rng(8)
+    photo = tmp_path / "grandma.png"
+    Image.fromarray(rng.integers(0, 256, (40, 52), dtype=np.uint8), "L").save(photo)
+    page.check('input[name="task"][value="colorize"]')
+    assert "Colours a black-and-white photo" in page.inner_text("#task-help")
+    page.set_input_files("#file", str(photo))
+    page.wait_for_selector("#result", state="visible", timeout=120_000)
+    with page.expect_download() as download:
+        page.click("#download")
+    assert download.value.suggested_filename == "grandma_colorize.png"
+    done = server.cli("colorize", str(photo), "--model", str(tiny_colorizer_run), "--out",
+                      str(tmp_path / "cli"), "--device", "cpu")
+    assert done.returncode == 0, done.stderr
+    assert Path(download.value.path()).read_bytes() == (tmp_path / "cli" / "grandma.png").read_bytes()
     assert page.errors == []
 
 
