@@ -95,8 +95,12 @@ def serve(cfg: UiConfig) -> None:
     # On loopback, only loopback names may reach us: a web page whose name is rebound to
     # 127.0.0.1 (DNS rebinding) is refused.
     hosts = ["127.0.0.1", "localhost", "[::1]"] if is_loopback(cfg.host) else None
-    app = create_app(load_tasks(cfg), cfg, trusted_hosts=hosts)
-    sock = open_socket(cfg.host, cfg.port)
+    sock = open_socket(cfg.host, cfg.port)  # a port in use fails now, not after the models load
+    try:
+        app = create_app(load_tasks(cfg), cfg, trusted_hosts=hosts)
+    except BaseException:
+        sock.close()
+        raise
     shown = f"[{cfg.host}]" if ":" in cfg.host else cfg.host
     print(f"lesson7 ui: open http://{shown}:{cfg.port}/ in a browser (Ctrl-C stops it)", flush=True)
     if not is_loopback(cfg.host):

@@ -47,7 +47,10 @@ def test_a_port_in_use_is_a_one_line_error(capsys):
 
 
 def test_a_missing_model_is_a_one_line_error(capsys, tmp_path):
-    assert main(["ui", "--model", str(tmp_path / "nope"), "--device", "cpu"]) == 2
+    with socket.socket() as s:  # a port free now (the server binds it before loading models)
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    assert main(["ui", "--model", str(tmp_path / "nope"), "--port", str(port), "--device", "cpu"]) == 2
     assert "no restore checkpoint at" in capsys.readouterr().err
 
 
