@@ -48,7 +48,8 @@ class Job:
     """Why it failed (error), or a note on the result (done)."""
     output_size: tuple[int, int] | None = None
     seconds: float | None = None
-    order: int = 0
+    order: int | None = None
+    """Place in the line for the model, given when its upload is complete (`JobQueue.start`)."""
     created: float = field(default_factory=time.monotonic)
 
     @property
@@ -84,12 +85,13 @@ class JobQueue:
                             f"--max-queue {self.max_queue}); try again in a minute")
         job_id = secrets.token_urlsafe(12)  # unguessable: one user cannot fetch another's photo
         job = Job(job_id, task, name, self.workdir / f"{job_id}.upload",
-                  self.workdir / f"{job_id}.png", order=next(self._counter))
+                  self.workdir / f"{job_id}.png")
         self.jobs[job_id] = job
         return job
 
     def start(self, job: Job) -> None:
         """Queue `job` (its upload is written) to run when the model is free."""
+        job.order = next(self._counter)  # the order in which jobs reach the lock below
         t = asyncio.get_running_loop().create_task(self._run(job))
         self._tasks.add(t)
         t.add_done_callback(self._tasks.discard)
@@ -101,9 +103,10 @@ class JobQueue:
 
     def position(self, job: Job) -> int:
         """How many queued jobs are ahead of `job` (0 when it is next or not queued)."""
-        if job.state != "queued":
+        if job.state != "queued" or job.order is None:
             return 0
-        return sum(j.state == "queued" and j.order < job.order for j in self.jobs.values())
+        return sum(j.state == "queued" and j.order is not None and j.order < job.order
+                   for j in self.jobs.values())
 
     async def _run(self, job: Job) -> None:
         async with self._lock:
@@ -120,8 +123,8 @@ class JobQueue:
             except (ValueError, OSError) as e:
                 job.state, job.message = "error", f"{job.name}: {e}"
             except (MemoryError, RuntimeError) as e:  # e.g. torch out of memory: this photo only
-                job.state, job.message = "error", (f"{job.name}: {type(e).__name__}: "
-                                                   f"{str(e).splitlines()[0][:200] if str(e) else ''}")
+                first_line = (str(e).strip().splitlines() or [""])[0][:200]
+                job.state, job.message = "error", f"{job.name}: {type(e).__name__}: {first_line}"
             else:
                 job.state, job.progress = "done", 1.0
                 job.seconds = time.perf_counter() - t0
