@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import shutil
 import zlib
-from pathlib import Path
 
 import pytest
 
@@ -40,16 +39,3 @@ def png_bomb():
     """`png_bomb(w, h)`: the bytes of a small PNG claiming w x h px (default 9000 x 9000)."""
     return make_png_bomb
 
-
-@pytest.fixture(scope="module")
-def tiny_colorizer_run(tmp_path_factory) -> Path:
-    """A run folder with an untrained small colorizer (Lite0 cut at 1/16, renders at 32 px)."""
-    import torch
-
-    from lesson7.colorize.colorizer import Colorizer, ColorizerConfig, build_colorizer
-
-    torch.manual_seed(0)
-    cfg = ColorizerConfig(encoder_depth=5, img_size=(32, 32), render_size=32)
-    run = tmp_path_factory.mktemp("tiny_colorizer") / "run"
-    Colorizer(build_colorizer(cfg), cfg).save(run / "model")
-    return run
