@@ -17,11 +17,11 @@ class UiConfig:
     queue and work; the result comes with a before/after slider and a download button. It is
     the same image `lesson7 restore predict PHOTO --out DIR` (or `lesson7 colorize PHOTO --out
     DIR --force`) writes. Colorize is offered when a colorizer is installed with lesson7 or
-    named by --colorize-model. One photo is processed at
-    a time; others wait in a queue (--max-queue). Uploads larger than --max-upload-mb or with
-    more than --max-megapixels pixels are refused with a message, before anything is decoded.
-    Uploads and results live in a temporary folder, deleted when the server stops.
-    Serves on 127.0.0.1 (this computer only) unless --host says otherwise.
+    named by --colorize-model. One photo is processed at a time; others wait in a queue
+    (--max-queue). Uploads larger than --max-upload-mb or with more than --max-megapixels
+    pixels are refused with a message, before anything is decoded. Uploads and results live
+    in a temporary folder, deleted when the server stops. Serves on 127.0.0.1 (this computer
+    only) unless --host says otherwise.
     Needs the `ui` extra: pip install 'lesson7[ui]'.
     """
 
