@@ -196,6 +196,15 @@ def test_a_failing_job_reports_its_error_and_the_temp_folder_is_removed(tmp_path
     assert not workdir.exists()
 
 
+def test_a_truncated_photo_fails_in_its_job_with_a_message(tiny_restorer):
+    data = photo_bytes(40, 30, "PNG")
+    with TestClient(create_app([restore_task(tiny_restorer)])) as client:
+        r = submit(client, data[:len(data) // 2], "cut.png")  # the header is fine
+        assert r.status_code == 202
+        job = wait_done(client, r.json()["id"])
+    assert job["state"] == "error" and job["message"].startswith("cut.png could not be decoded")
+
+
 def test_only_the_newest_results_are_kept():
     task = PhotoTask("one", "One", "1x1", "RGB", lambda s: (1, 1),
                      lambda img, dest, progress: Image.new("RGB", (1, 1)).save(dest))
