@@ -18,7 +18,8 @@ from collections.abc import Sequence
 from lesson7 import __version__
 from lesson7.configs.flags import from_flags
 
-TASKS = ("demo", "mnist", "crappify", "restore", "colorize", "gan", "wgan", "numbers", "export", "report")
+TASKS = ("demo", "mnist", "crappify", "restore", "colorize", "gan", "wgan", "numbers", "export",
+         "report", "ui")
 
 
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:

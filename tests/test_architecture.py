@@ -121,7 +121,7 @@ def _modules_loaded(code: str) -> set[str]:
                                   ["crappify", "--help"], ["wgan", "--help"], ["demo", "--help"],
                                   ["colorize", "--help"], ["colorize", "train", "--help"],
                                   ["colorize", "photo.jpg", "--help"],
-                                  ["report", "--help"]])
+                                  ["report", "--help"], ["ui", "--help"]])
 def test_help_imports_no_torch(argv):
     code = ("import contextlib, io\nfrom lesson7.cli import main\n"
             "with contextlib.redirect_stdout(io.StringIO()):\n"
