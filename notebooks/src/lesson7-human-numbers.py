@@ -224,11 +224,12 @@ for n in names:
 learn5.model.eval()
 learn5.model.reset()
 with torch.no_grad():
-    for i, (x, y) in enumerate(learn5.data.valid_dl):
-        guess = learn5.model(x).argmax(-1).cpu()
+    for i, batch in enumerate(learn5.data.valid_dl):
+        guess = learn5.model(batch[0]).argmax(-1).cpu()
         if i == 4:
             break
-x, y, row = x.cpu(), y.cpu(), 7
+x, y = batch[0].cpu(), batch[1].cpu()
+row = 7
 print("text:     ", vocab.textify(x[row, :15]))
 print("predicted:", vocab.textify(guess[row, :15]))
 print("truth:    ", vocab.textify(y[row, :15]))

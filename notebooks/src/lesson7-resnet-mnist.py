@@ -233,7 +233,7 @@ for name, acc in results.items():
 preds, targs = resnet_learn.get_preds()
 wrong = (preds.argmax(1) != targs).nonzero().flatten()[:8]
 fig, axes = plt.subplots(1, max(len(wrong), 1), figsize=(1.6 * max(len(wrong), 1), 2), squeeze=False)
-for ax, i in zip(axes[0], wrong.tolist()):
+for ax, i in zip(axes[0], wrong.tolist(), strict=False):
     img = data.valid_dl.dataset[i][0]
     ax.imshow(img[0], cmap="gray")
     ax.set_title(f"{preds[i].argmax().item()} / {targs[i].item()}", fontsize=9)

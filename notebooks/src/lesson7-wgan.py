@@ -133,7 +133,8 @@ if CHANNELS == 1:
         return classifier_fid(features, [fake], [real_a], [real_b])
 
     fid_before = fid_fn()
-    print(f"untrained generator: FID {fid_before['fid']:.1f} (real vs real {fid_before['fid_real_vs_real']:.1f})")
+    print(f"untrained generator: FID {fid_before['fid']:.1f} "
+          f"(real vs real {fid_before['fid_real_vs_real']:.1f})")
 
 # %% [markdown]
 # ## Train
