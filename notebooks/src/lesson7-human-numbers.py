@@ -195,6 +195,12 @@ learn5 = train("5", Model5(len(vocab)), data20)
 source(LSTMModel)
 seed_everything(SEED)
 learn_lstm = train("lstm", LSTMModel(len(vocab)), databunch(bptt=RECIPES["lstm"].bptt))
+fig, ax = plt.subplots(figsize=(5, 3))
+for name, learn in (("Model2", learn2), ("GRU", learn5), ("LSTM", learn_lstm)):
+    ax.plot([h["valid_loss"] for h in learn.recorder.history], "o-", label=name)
+ax.set(xlabel="epoch", ylabel="validation loss", yscale="log", title="validation loss per epoch")
+ax.legend()
+show(fig)
 
 # %% [markdown]
 # ## From Model0 to the LSTM

@@ -41,7 +41,7 @@ from lesson7.wgan import ImageBatches, load_images, to_gan_range
 if SMALL:
     torch.set_num_threads(min(2, torch.get_num_threads()))
     root = resolve_dataset(mnist_sample_path())
-    SIZE, CHANNELS, BS, EPOCHS, N_FEATURES, EXTRA = 32, 1, 64, 6, 32, 1
+    SIZE, CHANNELS, BS, EPOCHS, N_FEATURES, EXTRA = 32, 1, 64, 5, 32, 1
 else:
     root = resolve_dataset(DATA)
     SIZE, CHANNELS, BS, EPOCHS, N_FEATURES, EXTRA = 64, 3, 128, 30, 64, 1  # the lesson's
