@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
+import resource
 import time
 from pathlib import Path
 
@@ -22,9 +23,10 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 EXPECTED = {"lesson7-resnet-mnist", "lesson7-superres", "lesson7-superres-gan", "lesson7-wgan",
             "lesson7-human-numbers", "colorize"}
-# Whole-notebook limit: the small modes take well under a minute on 2 quiet cores; this leaves
-# room for a busy CI machine. Override with $LESSON7_NOTEBOOK_TIMEOUT (seconds).
-TIMEOUT_S = float(os.environ.get("LESSON7_NOTEBOOK_TIMEOUT", "300"))
+# Whole-notebook limit, a safety net rather than a benchmark: the small modes are sized for a
+# few minutes at most on 2 cores, and a shared CI machine can be several times slower.
+# Override with $LESSON7_NOTEBOOK_TIMEOUT (seconds).
+TIMEOUT_S = float(os.environ.get("LESSON7_NOTEBOOK_TIMEOUT", "600"))
 
 
 def _builder():
@@ -72,6 +74,11 @@ def test_notebook_uses_only_the_public_api(path):
     assert len(params) == 1, f"{path.name} needs exactly one cell tagged 'parameters'"
 
 
+def _children_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_runs_top_to_bottom(path, tmp_path, monkeypatch):
@@ -80,10 +87,13 @@ def test_notebook_runs_top_to_bottom(path, tmp_path, monkeypatch):
     nb = nbformat.read(path, as_version=4)
     client = nbclient.NotebookClient(nb, timeout=int(TIMEOUT_S), kernel_name="python3",
                                      resources={"metadata": {"path": str(tmp_path)}})
-    t0 = time.perf_counter()
+    cpu0, t0 = _children_cpu_s(), time.perf_counter()
     client.execute()  # a failing cell (e.g. a final check) raises CellExecutionError
     wall = time.perf_counter() - t0
-    print(f"{path.stem}: {wall:.1f} s, load {os.getloadavg()[0]:.1f}")
+    # The kernel is our child process: once it has exited, its CPU time is counted here, a
+    # figure that depends far less on how busy the machine is than the wall time.
+    print(f"{path.stem}: {wall:.1f} s wall, {_children_cpu_s() - cpu0:.1f} s CPU (kernel), "
+          f"load {os.getloadavg()[0]:.1f}")
     assert wall < TIMEOUT_S, f"{path.name} took {wall:.0f} s (limit {TIMEOUT_S:.0f} s)"
     images = sum("image/png" in o.get("data", {}) for c in nb.cells if c.cell_type == "code"
                  for o in c.outputs)

@@ -112,8 +112,8 @@ def colorfulness(img):
 if SMALL:
     torch.set_num_threads(min(2, torch.get_num_threads()))
     rng = np.random.default_rng(SEED)
-    photos = [landscape(96, rng) for _ in range(36)]
-    SIZE, BS, EPOCHS = 64, 8, (1, 2)
+    photos = [landscape(96, rng) for _ in range(48)]
+    SIZE, BS, EPOCHS = 64, 8, (2, 3)
 else:
     photos = load_photos(get_image_files(PHOTOS), max_short=2 * 192)
     SIZE, BS, EPOCHS = 192, 8, (1, 4)
