@@ -129,7 +129,8 @@ def train_colorizer(cfg: ColorizeTrainConfig, cbs: Sequence[Callback] = ()) -> d
     start_phase, start_epoch = (resume["phase"], resume["epoch"]) if resume else (0, 0)
     # Epochs each phase ran (a time budget can cut one short); phases finished before a resume
     # are counted as planned.
-    ran = [n if i < start_phase else 0 for i, (_, _, n) in enumerate(phases)]
+    ran = [n if i < start_phase else start_epoch if i == start_phase else 0
+           for i, (_, _, n) in enumerate(phases)]
     learn, data_size = None, None
 
     def make_learner(data: Any) -> Learner:
@@ -153,6 +154,15 @@ def train_colorizer(cfg: ColorizeTrainConfig, cbs: Sequence[Callback] = ()) -> d
         first = start_epoch if i == start_phase else 0
         if i < start_phase or first >= n_epochs:
             continue
+        extra: list[Callback] = []
+        if cfg.max_minutes is not None:
+            left = cfg.max_minutes - (time.perf_counter() - t0) / 60
+            if left <= 0:
+                print(f"time budget ({cfg.max_minutes:.2f} min) spent: phase {i + 1} of "
+                      f"{len(phases)} skipped", flush=True)
+                continue
+            todo = [_work(*p) for p in phases[i:]]
+            extra.append(TimeBudget(left * todo[0] / sum(todo)))
         if size != data_size:
             data = data_at(size)
             data_size = size
@@ -168,11 +178,6 @@ def train_colorizer(cfg: ColorizeTrainConfig, cbs: Sequence[Callback] = ()) -> d
         else:
             learn.unfreeze()
             lrs = slice(cfg.lr / 1000, cfg.lr) if cfg.pretrained else cfg.lr
-        extra: list[Callback] = []
-        if cfg.max_minutes is not None:
-            left = cfg.max_minutes - (time.perf_counter() - t0) / 60
-            todo = [_work(*p) for p in phases[i:]]
-            extra.append(TimeBudget(max(0.0, left * todo[0] / sum(todo))))
         saver = SaveEveryEpoch(run.state, phase=i, run=settings)
         epochs_before = len(learn.recorder.history)
         try:
