@@ -18,7 +18,7 @@
 # ## Parameters
 #
 # By default the photos are 40 toy scenes the package draws on the spot, at 64 pixels, with a
-# small critic and one or two epochs per step: it runs offline on a CPU in about a minute, and
+# small critic and a few short epochs per step: it runs offline on a CPU in about a minute, and
 # shows each step of the method, not what the lesson's model can do. For the lesson's scale
 # (7,390 pets at 128 px, 2 + 3 generator epochs, 6 critic epochs, 40 GAN epochs) set
 # `SMALL = False` and `HR_DIR` to a folder of photos, on a GPU.

@@ -13,7 +13,7 @@
 #
 # The lesson trained 30 epochs (almost 2 hours on a GPU) on 64×64 LSUN bedrooms. By default this
 # notebook trains a few epochs on the 1,500 MNIST digits that ship with the package, at 32×32, so
-# it runs on a CPU in about a minute; its digits are blurry blobs, but the checks at the end show
+# it runs on a CPU in a minute or two; its digits are blurry blobs, but the checks at the end show
 # that they moved towards real ones. For the lesson's scale, set `SMALL = False` and `DATA` to a
 # folder of images (e.g. the LSUN bedroom sample) and run it on a GPU.
 
