@@ -41,7 +41,7 @@ from lesson7.wgan import ImageBatches, load_images, to_gan_range
 if SMALL:
     torch.set_num_threads(min(2, torch.get_num_threads()))
     root = resolve_dataset(mnist_sample_path())
-    SIZE, CHANNELS, BS, EPOCHS, N_FEATURES, EXTRA = 32, 1, 64, 5, 32, 1
+    SIZE, CHANNELS, BS, EPOCHS, N_FEATURES, EXTRA = 32, 1, 64, 4, 32, 1
 else:
     root = resolve_dataset(DATA)
     SIZE, CHANNELS, BS, EPOCHS, N_FEATURES, EXTRA = 64, 3, 128, 30, 64, 1  # the lesson's
@@ -119,7 +119,7 @@ fid_fn = None
 if CHANNELS == 1:
     labels = torch.tensor([int(p.parent.name) for p in get_image_files(root)])
     classifier = mnist_resnet()
-    acc = fit_classifier(classifier, to_gan_range(images), labels, epochs=4, seed=SEED,
+    acc = fit_classifier(classifier, to_gan_range(images), labels, epochs=2 if SMALL else 4, seed=SEED,
                          device=str(learn.device))
     print(f"digit classifier: {acc:.2f} accuracy on its held-out 10 %")
     real01 = (to_gan_range(images) + 1) / 2
