@@ -169,7 +169,7 @@ learn.lr_find(num_it=8 if SMALL else 100, plot=None)
 finder = learn.lr_finder
 fig, ax = plt.subplots(figsize=(5, 3))
 ax.plot(finder.lrs[: len(finder.losses)], finder.losses)
-ax.set(xscale="log", xlabel="learning rate", ylabel="smoothed loss", title="lr_find")
+ax.set(xscale="log", yscale="log", xlabel="learning rate", ylabel="smoothed loss", title="lr_find")
 show(fig)
 lr = 1e-3
 
