@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from lesson7 import __version__
 from lesson7.configs.flags import from_flags
 
-TASKS = ("demo", "mnist", "crappify", "restore", "gan", "wgan", "numbers", "export")
+TASKS = ("demo", "mnist", "crappify", "restore", "gan", "wgan", "numbers", "export", "report")
 
 
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,31 @@ SHARED = Path(os.environ.get("LESSON7_SHARED", _DEFAULT_SHARED)).resolve()
 # ../shared: point it at the staged files when they are there.
 if (SHARED / "weights").is_dir():
     os.environ.setdefault("LESSON7_WEIGHTS", str(SHARED / "weights"))
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """A headless Chromium driven by playwright: the system's `chromium` (Debian's package; CI
+    installs it), never a downloaded browser. Skips, saying why, when playwright or chromium is
+    missing, unless LESSON7_REQUIRE_BROWSER=1 (set by CI), where that is a failure."""
+    required = os.environ.get("LESSON7_REQUIRE_BROWSER") == "1"
+    why = None
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        why = "playwright is not installed (pip install -e '.[dev]')"
+    exe = shutil.which("chromium") or shutil.which("chromium-browser")
+    if why is None and exe is None:
+        why = "no chromium on PATH (Debian: apt-get install chromium)"
+    if why is not None:
+        if required:
+            pytest.fail(f"LESSON7_REQUIRE_BROWSER=1 but {why}")
+        pytest.skip(why)
+    with sync_playwright() as p:
+        # containers often have a tiny /dev/shm, which crashes Chromium's renderer
+        b = p.chromium.launch(executable_path=exe, args=["--disable-dev-shm-usage"])
+        yield b
+        b.close()
 
 
 def shared_path(*parts: str) -> Path:

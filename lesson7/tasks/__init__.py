@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import argparse
 import inspect
+import os
+import sys
 from collections.abc import Callable
 from typing import Any
 
 from lesson7.configs.flags import add_flags
 
-__all__ = ["add_command"]
+__all__ = ["add_command", "print_report"]
 
 
 def add_command(subparsers: Any, name: str, config_cls: type, run: Callable[[Any], int],
@@ -27,3 +29,22 @@ def add_command(subparsers: Any, name: str, config_cls: type, run: Callable[[Any
     add_flags(parser, config_cls)
     parser.set_defaults(_run=run, _parser=parser, _command=prog_name or name)
     return parser
+
+
+def print_report(run_dir: os.PathLike | str) -> None:
+    """Write RUN/report.html (`lesson7 report`) and print `report: PATH`, as every long command
+    does when it ends. The run itself has finished by then, so a page that cannot be made is
+    reported on stderr with its reason, not turned into a failed command. Under torchrun only
+    rank 0 writes it (RANK is set by torchrun)."""
+    from pathlib import Path
+
+    from lesson7.report import write_report
+
+    if os.environ.get("RANK", "0") != "0":
+        return
+    try:
+        path = write_report([run_dir], Path(run_dir) / "report.html")
+    except (ValueError, OSError) as e:
+        print(f"report: not written ({e})", file=sys.stderr)
+        return
+    print(f"report: {path}")

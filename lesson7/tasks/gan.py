@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 
 from lesson7.configs.nogan import CompareConfig, CriticConfig, GANTrainConfig, NoGANConfig
-from lesson7.tasks import add_command
+from lesson7.tasks import add_command, print_report
 
 
 def register(subparsers) -> None:
@@ -37,6 +37,7 @@ def critic(cfg: CriticConfig) -> int:
 
     metrics = pretrain_critic(cfg)
     print(f"critic accuracy_thresh_expand per epoch: {metrics['accuracy_per_epoch']}")
+    print_report(cfg.out)
     return 0
 
 
@@ -48,6 +49,7 @@ def train(cfg: GANTrainConfig) -> int:
     print(f"GAN done: {len(metrics['history'])} epochs; last epoch gen_loss "
           f"{last.get('gen_loss')}, critic_loss {last.get('critic_loss')}; generator in "
           f"{cfg.out / 'model.safetensors'} (restore predict/eval take {cfg.out})")
+    print_report(cfg.out)
     return 0
 
 
@@ -56,6 +58,7 @@ def restore(cfg: NoGANConfig) -> int:
     from lesson7.nogan.compare import report_markdown
 
     print(report_markdown(run_nogan(cfg)))
+    print_report(cfg.out)
     return 0
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from lesson7.configs.mnist import MnistConfig
-from lesson7.tasks import add_command
+from lesson7.tasks import add_command, print_report
 
 
 def register(subparsers) -> None:
@@ -16,4 +16,5 @@ def run(cfg: MnistConfig) -> int:
     m = train_mnist(cfg)
     print(f"accuracy {m['final']['accuracy']:.4f} in {m['train_wall_s']:.0f} s; "
           f"results in {cfg.out}/ (metrics.json, loss.png, show_batch.png, model.safetensors)")
+    print_report(cfg.out)
     return 0

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from lesson7.configs.numbers import NumbersConfig
-from lesson7.tasks import add_command
+from lesson7.tasks import add_command, print_report
 
 
 def register(subparsers) -> None:
@@ -19,4 +19,5 @@ def run(cfg: NumbersConfig) -> int:
         print(f"model {m['model']}: {m['settings']['metric']} {m['final']['accuracy']:.4f}, "
               f"valid_loss {m['final']['valid_loss']:.4f} (lesson: {m['reference_accuracy']}); "
               f"wrote {cfg.out / 'metrics.json'}")
+    print_report(cfg.out)
     return 0

@@ -15,7 +15,7 @@ import argparse
 import json
 
 from lesson7.configs.restore import EvalConfig, PredictConfig, RestoreTrainConfig
-from lesson7.tasks import add_command
+from lesson7.tasks import add_command, print_report
 
 
 def register(subparsers) -> None:
@@ -35,6 +35,7 @@ def train(cfg: RestoreTrainConfig) -> int:
     from lesson7.restore.train import train_restorer
 
     train_restorer(cfg)
+    print_report(cfg.out)
     return 0
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from lesson7.configs.wgan import WGANConfig
-from lesson7.tasks import add_command
+from lesson7.tasks import add_command, print_report
 
 
 def register(subparsers) -> None:
@@ -19,4 +19,5 @@ def run(cfg: WGANConfig) -> int:
     m = train_wgan(cfg)
     print(json.dumps({k: m[k] for k in ("fid", "fid_real_vs_real", "n_samples",
                                         "fid_untrained_generator")}))
+    print_report(cfg.out)
     return 0

@@ -172,9 +172,35 @@ def _train_one(model_name: str, cfg: NumbersConfig, out: Path, printer: Any,
         "vocab_size": len(data.vocab),
         **run_info(learn.device),
     }
+    metrics["samples"] = sample_predictions(learn.model, data, recipe.last_token)
     learn.save("model", with_opt=False, arch=model_name, vocab=data.vocab.itos)
     run.write_metrics(metrics)
     return metrics
+
+
+def sample_predictions(model: Any, data: Any, last_token: bool, n: int = 5) -> list[str]:
+    """The first `n` rows of a validation batch as text: the words the model read, the true next
+    word and the model's guess (the lesson's `learn.predict` made readable). Stateful models
+    start these rows from a zero state, so a guess can be weaker than during validation."""
+    import torch
+
+    model.eval()
+    if hasattr(model, "reset"):
+        model.reset()
+    xb, yb = data.one_batch(valid=True)
+    with torch.no_grad():
+        pred = model(xb.to(next(model.parameters()).device)).argmax(-1).cpu()  # (B,) or (B, T)
+    if hasattr(model, "reset"):
+        model.reset()
+    itos = data.vocab.itos
+    lines = []
+    for i in range(min(n, len(xb))):
+        guess = pred[i] if last_token else pred[i, -1]
+        truth = yb[i, -1]
+        mark = "right" if int(guess) == int(truth) else "wrong"
+        lines.append(f"{' '.join(itos[t] for t in xb[i].tolist())} -> next: \"{itos[int(truth)]}\", "
+                     f"predicted: \"{itos[int(guess)]}\" ({mark})")
+    return lines
 
 
 def comparison_table(runs: dict[str, dict[str, Any]]) -> str:

@@ -26,6 +26,8 @@ def test_mnist_cli_writes_the_run_folder(tmp_path, capsys, monkeypatch):
         assert (out / name).stat().st_size > 0, name
     printed = capsys.readouterr().out
     assert "train_loss" in printed and "valid_loss" in printed and "accuracy" in printed
+    assert printed.strip().splitlines()[-1] == f"report: {out / 'report.html'}"
+    assert "lesson7-resnet-mnist.ipynb" in (out / "report.html").read_text()
 
 
 @pytest.mark.parametrize("flag, value", [

@@ -19,6 +19,7 @@ def test_cli_one_epoch_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[
     printed = capsys.readouterr().out
     assert "train_loss" in printed and "valid_loss" in printed and "accuracy" in printed
     assert "(lesson: 0.807102)" in printed
+    assert printed.strip().splitlines()[-1] == f"report: {tmp_path / 'run' / 'report.html'}"
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert metrics["task"] == "numbers" and metrics["model"] == "5"
     assert set(metrics["final"]) == {"accuracy", "valid_loss"}
@@ -82,3 +83,5 @@ def test_all_runs_every_model_and_prints_the_comparison(tmp_path: Path,
         assert (tmp_path / "all" / f"model_{name}" / "metrics.json").is_file()
     summary = json.loads((tmp_path / "all" / "metrics.json").read_text())
     assert summary["model"] == "all" and set(summary["final"]) == set(RECIPES)
+    page = (tmp_path / "all" / "report.html").read_text()
+    assert all(f"model_{name}" in page for name in RECIPES)  # one section per model

@@ -46,7 +46,8 @@ def test_readme_still_shows_these_commands():
                   "lesson7 restore predict old_photo.jpg --out restored/",
                   "lesson7 restore predict photos/ --out restored/",
                   "lesson7 export shipped --onnx restorer_x4.onnx",
-                  "--crappify lesson --arch efficientnet_lite0 --out runs/lite"):
+                  "--crappify lesson --arch efficientnet_lite0 --out runs/lite",
+                  "lesson7 report RUN_DIR [RUN_DIR...] [--out FILE]"):
         assert shown in text, shown
 
 

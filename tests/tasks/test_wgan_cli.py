@@ -27,7 +27,9 @@ def test_wgan_on_a_tiny_image_folder(tmp_path, capsys):
     assert cli("wgan", "--data", tmp_path / "imgs", "--size", 16, "--channels", 3, "--bs", 8,
                "--epochs", 2, "--n-features", 8, "--out", out, "--device", "cpu") == 0
     assert (out / "samples_epoch2.png").exists() and (out / "generator.safetensors").exists()
-    printed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    *_, figures, report = capsys.readouterr().out.strip().splitlines()
+    assert report == f"report: {out / 'report.html'}"
+    printed = json.loads(figures)
     assert printed == {"fid": None, "fid_real_vs_real": None, "n_samples": 0,
                        "fid_untrained_generator": None}  # no classifier for RGB folders
     assert json.loads((out / "config.json").read_text())["bs"] == 8

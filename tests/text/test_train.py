@@ -1,6 +1,7 @@
 """`train_numbers`: the lesson's losses and metrics, and what each recipe trains with, recorded
 by a callback passed through `cbs` (no patching)."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -84,3 +85,15 @@ def test_model1_is_scored_on_the_last_token(tmp_path: Path, numbers_dir: Path) -
     assert metrics["settings"]["metric"] == "acc4" and "acc4" in metrics["history"][0]
     assert metrics["reference_accuracy"] == RECIPES["1"].reference_acc
 
+
+
+@pytest.mark.parametrize("model, n_words", [("1", 3), ("5", 20)])
+def test_sample_predictions_read_as_text(tmp_path: Path, numbers_dir: Path, model, n_words) -> None:
+    metrics, _ = _train(tmp_path, numbers_dir, model=model)
+    assert len(metrics["samples"]) == 5
+    for line in metrics["samples"]:
+        m = re.fullmatch(r'(.+) -> next: "(.+)", predicted: "(.+)" \((right|wrong)\)', line)
+        assert m is not None, line
+        words, truth, guess, mark = m.groups()
+        assert len(words.split(" ")) == n_words  # the bptt window the model read
+        assert (mark == "right") == (truth == guess)
