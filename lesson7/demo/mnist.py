@@ -63,11 +63,11 @@ def stage_mnist(ctx: StageContext) -> StageReport:
     with ctx.progress.step("predictions on the 500 held-out digits, top losses"):
         images, probs, targets = validation_predictions(cfg)
         pred = probs.argmax(1)
-        n = 25
-        titled_grid(images[:n].numpy(), [f"{p} / {t}" for p, t in zip(pred[:n].tolist(),
-                                                                       targets[:n].tolist(), strict=True)],
+        shown = torch.linspace(0, len(targets) - 1, 25).long()  # the digits are sorted by class
+        p_shown, t_shown = pred[shown].tolist(), targets[shown].tolist()
+        titled_grid(images[shown].numpy(), [f"{p} / {t}" for p, t in zip(p_shown, t_shown, strict=True)],
                     5, ctx.dir / "batch_predictions.png",
-                    colors=["green" if p == t else "red" for p, t in zip(pred[:n], targets[:n], strict=True)])
+                    colors=["green" if p == t else "red" for p, t in zip(p_shown, t_shown, strict=True)])
         losses = F.nll_loss(probs.clamp_min(1e-12).log(), targets, reduction="none")
         top = losses.topk(9).indices
         titled_grid(images[top].numpy(),

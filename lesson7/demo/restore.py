@@ -194,9 +194,11 @@ def stage_restore(ctx: StageContext) -> StageReport:
         if metric not in next(iter(scores.values()))["model"]:
             continue
         for side, who in (("model", "shipped restorer"), ("bicubic", "bicubic")):
+            first = not rep.figures
             rep.figure(f"{label}, {who}", _mean(scores, side, metric), None, unit,
-                       note=f"mean over {len(scores)} photos ({names}), realistic degradation x4; "
-                            "the lesson's notebooks record feature losses, not this")
+                       note=f"mean over {len(scores)} photos ({names}), realistic degradation x4"
+                            + ("; the lesson's notebooks record feature losses, not PSNR/SSIM"
+                               if first else ""))
     rep.text("Per photo (shipped restorer vs bicubic)", [
         f"{n:<10} PSNR-Y {s['model']['psnr_y']:.2f} vs {s['bicubic']['psnr_y']:.2f} dB, "
         f"SSIM-Y {s['model']['ssim_y']:.4f} vs {s['bicubic']['ssim_y']:.4f}"

@@ -20,7 +20,7 @@ def test_a_non_demo_folder_is_refused(tmp_path):
 
 
 @pytest.mark.slow  # about 2 minutes on 2 idle cores
-def test_quick_demo_runs_every_stage_offline(tmp_path, monkeypatch):
+def test_quick_demo_runs_every_stage_offline(tmp_path, monkeypatch, capsys):
     monkeypatch.delenv("LESSON7_WEIGHTS", raising=False)
     monkeypatch.delenv("LESSON7_SHIPPED_MODEL", raising=False)
     for var, sub in (("LESSON7_DATA", "cache"), ("XDG_DATA_HOME", "xdg_data"),
@@ -29,6 +29,10 @@ def test_quick_demo_runs_every_stage_offline(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     out = tmp_path / "demo"
     assert main(["demo", "--quick", "--device", "cpu", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    for i, name in enumerate(STAGE_NAMES, 1):  # the progress display: a header and numbered steps
+        assert f"=== [{i}/6] {name}: " in printed and f"[{i}/6 {name} 1/" in printed
+    assert "report: " in printed and (out / "report.html").is_file()
     summary = json.loads((out / "summary.json").read_text())
     assert list(summary) == list(STAGE_NAMES)
     reports = {}
