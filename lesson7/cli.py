@@ -18,7 +18,8 @@ from collections.abc import Sequence
 from lesson7 import __version__
 from lesson7.configs.flags import from_flags
 
-TASKS = ("demo", "mnist", "crappify", "restore", "gan", "wgan", "numbers", "export", "report")
+TASKS = ("demo", "mnist", "crappify", "restore", "colorize", "gan", "wgan", "numbers", "export",
+         "report")
 
 
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
@@ -40,6 +41,10 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if next((a for a in argv if not a.startswith("-")), None) == "colorize":
+        from lesson7.tasks.colorize import default_subcommand
+
+        argv = default_subcommand(argv)
     args = build_parser(argv).parse_args(argv)
     command = f"lesson7 {args._command}"
     try:

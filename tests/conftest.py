@@ -131,3 +131,35 @@ def tiny_restore_run(tmp_path_factory) -> Path:
     run = tmp_path_factory.mktemp("tiny_restore") / "run"
     Restorer(build_unet(cfg), cfg).save(run / "model")
     return run
+
+
+TINY_COLORIZER = dict(encoder_depth=5, img_size=(32, 32), render_size=32)
+"""A colorizer on Lite0's stem + stages 1-4 (1/16, three skips, so self-attention is in)."""
+
+
+@pytest.fixture(scope="module")
+def tiny_colorizer_run(tmp_path_factory) -> Path:
+    """A run folder with a randomly initialised tiny colorizer, as `colorize train` writes it."""
+    from lesson7.colorize.colorizer import Colorizer, ColorizerConfig, build_colorizer
+
+    torch.manual_seed(0)
+    cfg = ColorizerConfig(**TINY_COLORIZER)
+    run = tmp_path_factory.mktemp("tiny_colorizer") / "run"
+    Colorizer(build_colorizer(cfg), cfg).save(run / "model")
+    return run
+
+
+def colour_photo(w: int = 48, h: int = 40, seed: int = 0):
+    """A PIL RGB photo of smooth colour gradients with a little noise: every pixel has chroma."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:h, 0:w]
+    base = np.stack([x / w, y / h, 0.5 + 0.5 * np.sin(x / 5.0 + seed)], -1) * 220 + 15
+    return Image.fromarray(np.clip(base + rng.normal(0, 4, (h, w, 3)), 0, 255).astype(np.uint8))
+
+
+def grey_photo(w: int = 48, h: int = 40, seed: int = 0):
+    """`colour_photo` in PIL "L"."""
+    return colour_photo(w, h, seed).convert("L")

@@ -119,7 +119,9 @@ def _modules_loaded(code: str) -> set[str]:
 
 @pytest.mark.parametrize("argv", [["--help"], ["restore", "train", "--help"], ["gan", "--help"],
                                   ["crappify", "--help"], ["wgan", "--help"], ["demo", "--help"],
-                                  ["report", "--help"]])
+                                  ["report", "--help"],
+                                  ["colorize", "--help"], ["colorize", "train", "--help"],
+                                  ["colorize", "photo.jpg", "--help"]])
 def test_help_imports_no_torch(argv):
     code = ("import contextlib, io\nfrom lesson7.cli import main\n"
             "with contextlib.redirect_stdout(io.StringIO()):\n"

@@ -7,8 +7,9 @@ from pathlib import Path
 
 from lesson7.configs.flags import check_at_least, flag
 
-CRAPPIFY_MODES = ("lesson", "superres", "real")
-"""lesson: the lesson's crappifier; superres: its resize_one; real: Real-ESRGAN-like."""
+CRAPPIFY_MODES = ("lesson", "superres", "real", "grey")
+"""lesson: the lesson's crappifier; superres: its resize_one; real: Real-ESRGAN-like;
+grey: the colour removed (DeOldify's colorization input)."""
 
 
 @dataclass(kw_only=True)
@@ -21,7 +22,7 @@ class CrappifyConfig:
     """Output folder (same relative paths and names)."""
     mode: str = flag("lesson", choices=CRAPPIFY_MODES)
     """lesson: resize + random JPEG quality stamped as text; superres: resize + JPEG q60;
-    real: blur/noise/resize/JPEG twice (Real-ESRGAN-like)."""
+    real: blur/noise/resize/JPEG twice (Real-ESRGAN-like); grey: colour removed, size kept."""
     size: int | None = flag(None)
     """Short side of the output in px (default 96)."""
     quality: tuple[int, int] | None = flag(None, metavar=("LO", "HI"))

@@ -7,6 +7,8 @@ Three crappifiers (each a picklable callable `(img, rng) -> img | (img, jpeg_qua
 - `SuperresCrappifier`: the lesson's `resize_one` (short side 96 or 64, quality 60, no text).
 - `RealCrappifier`: a simplified Real-ESRGAN second-order chain (blur, resize, noise, JPEG,
   twice; no sinc filters), per image on the CPU (Wang et al. 2021, arXiv:2107.10833; `xinntao/Real-ESRGAN`).
+- `GreyCrappifier`: DeOldify's colorization input, the colour removed at full size
+  (`convert('LA').convert('RGB')`, jantic/DeOldify `deoldify/augs.py`).
 Any other callable with that signature works too.
 
 `crappify_folder` runs one in worker processes with a progress bar. Unlike fastai's `parallel`
@@ -47,7 +49,7 @@ from lesson7.data.images import IMAGE_EXTENSIONS, ImageDecodeError, open_pil_ima
 from lesson7.data.items import get_image_files
 from lesson7.files import atomic_path
 
-__all__ = ["Crappifier", "LessonCrappifier", "SuperresCrappifier", "RealCrappifier",
+__all__ = ["Crappifier", "LessonCrappifier", "SuperresCrappifier", "RealCrappifier", "GreyCrappifier",
            "CRAPPIFIERS", "make_crappifier", "CrappifyReport", "crappify_file",
            "crappify_folder", "crappify_images", "as_stored", "file_seed", "resize_to"]
 
@@ -219,8 +221,18 @@ class RealCrappifier:
         return _resize_arr(arr, size, g)
 
 
+@dataclass
+class GreyCrappifier:
+    """The colour removed, nothing else: BT.601 luma (PIL's "L", R*299/1000 + G*587/1000 +
+    B*114/1000) in all three channels, at the input's size. Through "LA", as DeOldify does, so an
+    alpha channel is dropped the same way; the output is RGB so every model reads it unchanged."""
+
+    def __call__(self, img: Image.Image, rng: random.Random) -> Result:
+        return img.convert("LA").convert("RGB")
+
+
 CRAPPIFIERS: dict[str, type] = {"lesson": LessonCrappifier, "superres": SuperresCrappifier,
-                                "real": RealCrappifier}
+                                "real": RealCrappifier, "grey": GreyCrappifier}
 
 
 def make_crappifier(mode: str, size: int | None = None, quality: tuple[int, int] | None = None,
@@ -229,6 +241,9 @@ def make_crappifier(mode: str, size: int | None = None, quality: tuple[int, int]
     if mode not in CRAPPIFIERS:
         raise ValueError(f"unknown crappify mode {mode!r}; choose from {sorted(CRAPPIFIERS)}")
     kwargs: dict = {}
+    if mode == "grey" and (size is not None or quality is not None):
+        raise ValueError("--mode grey keeps the image size and writes no JPEG damage: "
+                         "drop --size and --quality")
     if size is not None:
         kwargs["size"] = size
     if quality is not None:

@@ -5,6 +5,8 @@ One table for every place that turns a clean image into a model input — `lesso
 
 - crappifiers (`lesson`, `superres`, `real`): JPEG, text, noise at a smaller size; the input is
   resized back to the target's size, so the model's scale is 1.
+- `grey`: the colour removed, size kept (DeOldify's colorization input: PIL
+  `convert('LA').convert('RGB')`, i.e. BT.601 luma in all three channels); stored losslessly.
 - bicubic SR tracks (`bicubic-x2/x3/x4`): bicubic down and up by `scale` (the SR literature's
   degradation; Dong et al. 2014, SRCNN); `scale` border pixels are shaved before scoring.
 
@@ -30,6 +32,8 @@ class Degradation:
     """"crappify" (lesson7.data.crappify) or "bicubic" (lesson7.data.pairs)."""
     scale: int = 1
     """Bicubic tracks: the down/up-scaling factor (the model's input is upsampled by it)."""
+    lossless: bool = False
+    """Inputs are stored as PNG (nothing but the degradation itself may damage them)."""
 
 
 DEGRADATIONS: dict[str, Degradation] = {
@@ -37,9 +41,10 @@ DEGRADATIONS: dict[str, Degradation] = {
         Degradation("lesson", "crappify"),
         Degradation("superres", "crappify"),
         Degradation("real", "crappify"),
-        Degradation("bicubic-x2", "bicubic", 2),
-        Degradation("bicubic-x3", "bicubic", 3),
-        Degradation("bicubic-x4", "bicubic", 4),
+        Degradation("grey", "crappify", lossless=True),
+        Degradation("bicubic-x2", "bicubic", 2, lossless=True),
+        Degradation("bicubic-x3", "bicubic", 3, lossless=True),
+        Degradation("bicubic-x4", "bicubic", 4, lossless=True),
     )
 }
 CRAPPIFIERS_NAMES = tuple(n for n, d in DEGRADATIONS.items() if d.kind == "crappify")

@@ -24,7 +24,8 @@ from lesson7.restore.png_writer import write_png
 from lesson7.restore.restorer import Restorer
 from lesson7.restore.shipped import shipped_model_path
 
-__all__ = ["predict_images", "model_and_images", "input_files", "plan_outputs", "restore_file"]
+__all__ = ["predict_images", "model_and_images", "input_files", "plan_outputs", "restore_file",
+           "stored_size"]
 
 RUN_FILES = ("model.safetensors", "model.json", "config.json")
 """A folder holding any of these is a run folder, i.e. a model, not a folder of images."""
@@ -109,7 +110,7 @@ def plan_outputs(paths: list[Path], out: Path) -> list[tuple[Path, Path]]:
     return plan
 
 
-def _stored_size(path: Path) -> tuple[int, int] | None:
+def stored_size(path: Path) -> tuple[int, int] | None:
     """(width, height) from the file's header, nothing decoded; None when PIL cannot tell
     (`open_pil_image` then raises the error that names the file)."""
     try:
@@ -129,7 +130,7 @@ def _check_output_size(restorer: Restorer, size: tuple[int, int], cfg: PredictCo
 
 def restore_file(restorer: Restorer, src: Path, dest: Path, cfg: PredictConfig) -> tuple[int, int]:
     """Restore `src` into the PNG `dest` (atomically); returns the output's (width, height)."""
-    stored = _stored_size(src)
+    stored = stored_size(src)
     if stored is not None:
         _check_output_size(restorer, stored, cfg)  # before the image is decoded
     img = open_pil_image(src, restorer.mode)        # upright (EXIF)

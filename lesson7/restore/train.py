@@ -81,7 +81,7 @@ def make_pairs(cfg: RestoreTrainConfig) -> list[tuple[Path, Path]]:
     if cfg.lowres is not None:
         return find_pairs(cfg.lowres, cfg.hr[0])
     name = cfg.degradation
-    suffix = ".png" if degradation(name).kind == "bicubic" else None  # bicubic: lossless
+    suffix = ".png" if degradation(name).lossless else None  # bicubic, grey: no JPEG damage
     crappifier = make_degrader(name)
     pairs, failed = [], []
     lowres = RunFolder(cfg.out) / "lowres"

@@ -47,7 +47,11 @@ def test_readme_still_shows_these_commands():
                   "lesson7 restore predict photos/ --out restored/",
                   "lesson7 export shipped --onnx restorer_x4.onnx",
                   "--crappify lesson --arch efficientnet_lite0 --out runs/lite",
-                  "lesson7 report RUN_DIR [RUN_DIR...] [--out FILE]"):
+                  "lesson7 report RUN_DIR [RUN_DIR...] [--out FILE]",
+                  "lesson7 colorize old_photo.jpg --out coloured/",
+                  "lesson7 colorize train --hr colour_photos/ --out runs/colorizer",
+                  "lesson7 colorize eval runs/colorizer --hr held_out_photos/",
+                  "lesson7 colorize old_photo.jpg --out coloured/ --model runs/colorizer"):
         assert shown in text, shown
 
 
@@ -212,3 +216,35 @@ def test_restore_train_on_the_packaged_encoder(in_tmp):
                "efficientnet_lite0", "--out", "runs/lite", "--size", "32", "--bs", "4",
                "--epochs", "1", "--unfreeze-epochs", "1"])
     assert rc == 0 and Path("runs/lite/model.safetensors").is_file()
+
+
+# -- lesson7 colorize ---------------------------------------------------------------------------
+def test_colorize_train_eval_and_use(in_tmp, capsys):
+    """`colorize train` (one tiny epoch each way), `colorize eval`, `colorize PHOTO --model RUN`,
+    and `colorize PHOTO` with the shipped colorizer (or the message saying none is installed)."""
+    from lesson7.colorize.shipped import shipped_colorizer_path
+
+    make_toy_scenes("colour_photos", n=10, size=48, seed=0)
+    make_toy_scenes("held_out_photos", n=2, size=48, seed=5)
+    Image.open("held_out_photos/scene_000.png").convert("L").save("old_photo.jpg")
+    assert main(["colorize", "train", "--hr", "colour_photos/", "--out", "runs/colorizer",
+                 "--size", "32", "--bs", "4", "--encoder-depth", "5", "--epochs", "1",
+                 "--unfreeze-epochs", "1", "--device", "cpu"]) == 0
+    lpips = [] if find_weights("alexnet_features.safetensors") else ["--no-lpips"]
+    assert main(["colorize", "eval", "runs/colorizer", "--hr", "held_out_photos/",
+                 "--device", "cpu", *lpips]) == 0
+    assert Path("runs/colorizer/eval_held_out_photos/metrics.json").is_file()
+    assert main(["colorize", "old_photo.jpg", "--out", "coloured/", "--model",
+                 "runs/colorizer", "--device", "cpu"]) == 0
+    assert Image.open("coloured/old_photo.png").size == (48, 48)
+    capsys.readouterr()
+    try:
+        shipped_colorizer_path()
+        installed = True
+    except ValueError:
+        installed = False
+    rc = main(["colorize", "old_photo.jpg", "--out", "coloured_shipped/", "--device", "cpu"])
+    if installed:
+        assert rc == 0 and Path("coloured_shipped/old_photo.png").is_file()
+    else:
+        assert rc == 2 and "no shipped colorizer is installed" in capsys.readouterr().err
