@@ -35,7 +35,9 @@ def required_args(tmp_path):
         ("gan", "critic"): ["--fake", a, "--real", b],
         ("gan", "train"): ["--generator", run, "--critic", run],
         ("gan", "restore"): ["--hr", a], ("gan", "compare"): ["--before", run, "--after", run, "--hr", a],
-        ("export",): [run, "--onnx", str(tmp_path / "m.onnx")],
+        ("export",): [run, "--onnx", str(tmp_path / "m.onnx")], ("report",): [run],
+        ("colorize", "predict"): [a, "--out", b], ("colorize", "train"): ["--hr", a],
+        ("colorize", "eval"): [run, "--hr", a],
     }
 
 
@@ -45,7 +47,7 @@ def test_every_command_is_covered(required_args):
 
 @pytest.mark.parametrize("command", leaf_commands())
 def test_bad_device_exits_2_naming_the_flag(command, required_args, capsys):
-    if command in (("crappify",), ("export",)):
+    if command in (("crappify",), ("export",), ("report",)):
         pytest.skip(f"{command[0]} runs on the CPU only: it has no --device")
     with pytest.raises(SystemExit) as e:
         main([*command, *required_args[command], "--device", "potato"])
