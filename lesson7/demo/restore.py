@@ -138,7 +138,7 @@ def fine_tune(ctx: StageContext, rep: StageReport) -> dict[str, float]:
     photos = {f.stem: f for f in demo_photos()}
     train_files = [photos[n] for n in FINE_TUNE_TRAIN]
     valid_files = [photos[n] for n in FINE_TUNE_VALID]
-    epochs, per_image, crop, bs = (1, 8, 96, 8) if ctx.quick else (3, 32, 128, 8)
+    epochs, per_image, crop, bs = (1, 8, 96, 8) if ctx.quick else (2, 32, 128, 8)
     seed_everything(ctx.seed)
     restorer = Restorer.load(shipped_model_path(), device=ctx.device)
     restorer.model.float()  # the shipped weights are fp16 on disk; train in fp32

@@ -23,6 +23,7 @@ def test_a_non_demo_folder_is_refused(tmp_path):
 def test_quick_demo_runs_every_stage_offline(tmp_path, monkeypatch, capsys):
     monkeypatch.delenv("LESSON7_WEIGHTS", raising=False)
     monkeypatch.delenv("LESSON7_SHIPPED_MODEL", raising=False)
+    monkeypatch.delenv("LESSON7_SHIPPED_COLORIZER", raising=False)
     for var, sub in (("LESSON7_DATA", "cache"), ("XDG_DATA_HOME", "xdg_data"),
                      ("XDG_CACHE_HOME", "xdg_cache"), ("TORCH_HOME", "torch")):
         monkeypatch.setenv(var, str(tmp_path / sub))
