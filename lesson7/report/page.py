@@ -247,16 +247,16 @@ th,td{text-align:left;padding:6px 10px;border-bottom:1px solid var(--line);verti
 thead th{font-size:.8rem;text-transform:uppercase;color:var(--muted)}
 td.ours{font-weight:600;white-space:nowrap}
 td.note{min-width:8em}
-.charts{display:grid;grid-template-columns:repeat(auto-fill,minmax(300px,1fr));gap:16px}
+.charts{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(440px,100%),1fr));gap:16px}
 figure{margin:0}
-svg.chart{width:100%;height:auto;display:block;font-size:12px;fill:var(--muted)}
+svg.chart{width:100%;height:auto;display:block;font-size:14px;fill:var(--muted)}
 svg .grid{stroke:var(--line)}svg .axis{stroke:var(--muted)}
 .legend{display:flex;flex-wrap:wrap;gap:4px 14px;font-size:.85rem}
 .legend i{display:inline-block;width:12px;height:12px;margin-right:5px;border-radius:2px;vertical-align:-1px}
 .grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(200px,1fr));gap:12px}
 .grid img,.cmp img{width:100%;height:auto;display:block;border-radius:4px;background:var(--card)}
 img.px{image-rendering:pixelated}
-.compare{display:grid;grid-template-columns:repeat(auto-fill,minmax(280px,1fr));gap:16px}
+.compare{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(360px,100%),1fr));gap:16px}
 .cmp-box{position:relative;overflow:hidden;border-radius:4px}
 .cmp-box img.after{position:absolute;inset:0;height:100%;clip-path:inset(0 0 0 var(--pos))}
 .cmp-box::after{content:"";position:absolute;top:0;bottom:0;left:var(--pos);width:2px;background:#fff;
