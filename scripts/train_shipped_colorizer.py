@@ -213,8 +213,11 @@ def main() -> None:
     print(f"{colorizer}", flush=True)
     if args.ship is None:
         return
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                            text=True).stdout.strip()
+    try:  # the GPU machine gets a copy of the working tree, maybe without git
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                                text=True).stdout.strip()
+    except OSError:
+        commit = ""
     # The recipe as anyone reruns it: the same flags, the data where prepare_shipped_data.py
     # puts it and the assets as the target (this run's own paths are in PREFIX.json).
     flags = [f"--size {args.size}", f"--bs {args.bs}", f"--epochs {cfg.epochs}",

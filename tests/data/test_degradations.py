@@ -77,3 +77,15 @@ def test_restore_eval_grey_baseline_is_the_grey_image(tmp_path):
     ref, inp, shave = degrade_for_eval(hr, "grey", 0, "a.png")
     assert shave == 0 and ref.size == inp.size == hr.size
     np.testing.assert_array_equal(np.asarray(inp)[..., 0], np.asarray(hr.convert("L")))
+
+
+def test_crappify_command_mode_grey(tmp_path):
+    from lesson7.cli import main
+
+    src = tmp_path / "src"
+    src.mkdir()
+    _colour(seed=4).save(src / "a.png")
+    assert main(["crappify", str(src), str(tmp_path / "dst"), "--mode", "grey", "--workers", "1",
+                 "--no-progress"]) == 0
+    out = Image.open(tmp_path / "dst" / "a.png")
+    assert out.size == (40, 30) and np.asarray(out.convert("RGB")).std(axis=-1).max() == 0
