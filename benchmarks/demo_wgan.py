@@ -32,13 +32,15 @@ from lesson7.mnist.train import train_mnist
 from lesson7.wgan.train import train_wgan
 
 
-def one_seed(out: Path, seed: int) -> dict:
+def one_seed(out: Path, seed: int, epochs: int | None = None) -> dict:
     ctx = StageContext(root=out, dir=out / "wgan", device="cpu", seed=seed, quick=False,
                        progress=StageProgress("wgan", 1, 1, 1))
     mcfg = mnist_config(ctx)
     t_cpu, t_wall = time.process_time(), time.perf_counter()
     train_mnist(mcfg, printer=lambda *a: None)
     cfg = dataclasses.replace(wgan_config(ctx, mcfg.out / "model.safetensors"), max_minutes=None)
+    if epochs is not None:  # explore: the demo's recipe for longer or shorter
+        cfg = dataclasses.replace(cfg, epochs=epochs)
     m = train_wgan(cfg, cbs=[LinearLRDecay(cfg.lr)])
     j = judge_samples(cfg, mcfg.out / "model.safetensors", seed)
     return {"seed": seed, "share": j["share"], "share_untrained": j["share_untrained"],
@@ -55,6 +57,7 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--out", type=Path, default=Path("runs/bench_demo_wgan"))
+    ap.add_argument("--epochs", type=int, default=None, help="instead of the demo's (to explore)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
@@ -63,7 +66,7 @@ def main() -> None:
           f"commit {commit}, load {os.getloadavg()[0]:.1f}", flush=True)
     rows = []
     for seed in args.seeds:
-        row = one_seed(args.out / f"seed{seed}", seed)
+        row = one_seed(args.out / f"seed{seed}", seed, args.epochs)
         rows.append(row)
         print(json.dumps(row), flush=True)
     if len(rows) > 1:
