@@ -41,7 +41,8 @@ def test_quick_demo_runs_every_stage_offline(tmp_path, monkeypatch, capsys):
         assert summary[name]["status"] == "done", summary[name]
         report = json.loads((out / name / "report.json").read_text())
         check_report(report, out / name)  # shape, and every image it names exists
-        assert report["galleries"] and report["figures"] and report["wall_time_s"] > 0
+        assert report["figures"] and report["wall_time_s"] > 0
+        assert report["galleries"] or report["texts"]  # images, or (numbers) sample predictions
         reports[name] = report
     unavailable = {n: {u["name"]: u["reason"] for u in r["unavailable"]} for n, r in reports.items()}
     # no AlexNet here: LPIPS is reported unavailable, and the stages still show their images
