@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from lesson7.demo.progress import StageProgress
 
-__all__ = ["StageContext", "mnist_sample_path", "demo_photos"]
+__all__ = ["StageContext", "mnist_sample_path", "demo_photos", "one_thread"]
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
 
@@ -33,3 +35,19 @@ class StageContext:
     seed: int
     quick: bool
     progress: StageProgress
+
+
+@contextmanager
+def one_thread() -> Iterator[None]:
+    """Torch on one thread for the tiny models (the mnist ResNet, the GRU, the 16-feature WGAN):
+    they gain little from a second thread, and on a busy machine two threads are many times
+    slower (measured here at load 9: the mnist stage's 30 epochs took 480 s on two threads,
+    60 s on one at load 8)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)

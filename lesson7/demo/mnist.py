@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from lesson7.demo.context import StageContext, mnist_sample_path
+from lesson7.demo.context import StageContext, mnist_sample_path, one_thread
 from lesson7.demo.images import titled_grid
 from lesson7.demo.lesson_figures import MNIST_RESNET_ACCURACY, NOTEBOOKS
 from lesson7.demo.stage_report import StageReport
@@ -58,7 +58,8 @@ def stage_mnist(ctx: StageContext) -> StageReport:
                 f"--epochs {cfg.epochs}",
         summary="A ResNet-ish CNN built from the lesson's conv_layer and res_block (41,132 "
                 "parameters) learns to read handwritten digits, trained with one-cycle.")
-    with ctx.progress.step(f"training the lesson ResNet, {cfg.epochs} epochs on 1,000 digits"):
+    with ctx.progress.step(f"training the lesson ResNet, {cfg.epochs} epochs on 1,000 digits"), \
+            one_thread():
         m = train_mnist(cfg)
     with ctx.progress.step("predictions on the 500 held-out digits, top losses"):
         images, probs, targets = validation_predictions(cfg)

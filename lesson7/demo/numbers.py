@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import torch
 
-from lesson7.demo.context import StageContext
+from lesson7.demo.context import StageContext, one_thread
 from lesson7.demo.lesson_figures import HUMAN_NUMBERS_GRU_ACCURACY, NOTEBOOKS
 from lesson7.demo.stage_report import StageReport
 
@@ -60,15 +60,11 @@ def stage_numbers(ctx: StageContext) -> StageReport:
         command="lesson7 numbers --model 5" + (f" --epochs {epochs}" if cfg.epochs else ""),
         summary="A 2-layer GRU reads numbers written as words (\"eight thousand one hundred "
                 "two , ...\") and predicts the next word; accuracy over every position.")
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # a 64-unit GRU gains nothing from a second thread, and loses to contention
-    try:
+    with one_thread():  # a 64-unit GRU gains nothing from a second thread, and loses to contention
         with ctx.progress.step(f"training Model5 (2-layer GRU), {epochs} epochs"):
             m = train_numbers(cfg)
         with ctx.progress.step("sample predictions on validation text"):
             lines = sample_predictions(cfg)
-    finally:
-        torch.set_num_threads(threads)
     hist = m["history"]
     rep.figure("next-word accuracy (validation)", m["final"]["accuracy"], HUMAN_NUMBERS_GRU_ACCURACY,
                note=f"{epochs} epochs; the lesson's runs spread 0.76-0.81 (final), so compare ranges"

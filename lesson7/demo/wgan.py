@@ -24,7 +24,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from lesson7.demo.context import StageContext, mnist_sample_path
+from lesson7.demo.context import StageContext, mnist_sample_path, one_thread
 from lesson7.demo.images import titled_grid
 from lesson7.demo.lesson_figures import NOTEBOOKS
 from lesson7.demo.stage_report import StageReport
@@ -131,10 +131,12 @@ def stage_wgan(ctx: StageContext) -> StageReport:
     if not classifier_path.is_file():
         from lesson7.mnist.train import train_mnist
 
-        with ctx.progress.step("the mnist stage's ResNet is missing: training it first"):
+        with ctx.progress.step("the mnist stage's ResNet is missing: training it first"), \
+                one_thread():
             train_mnist(mcfg)
     cfg = wgan_config(ctx, classifier_path)
-    with ctx.progress.step(f"training the WGAN-GP, {cfg.epochs} epochs on 1,500 digits"):
+    with ctx.progress.step(f"training the WGAN-GP, {cfg.epochs} epochs on 1,500 digits"), \
+            one_thread():  # 16-feature nets at 32 px: see one_thread
         m = train_wgan(cfg, cbs=[LinearLRDecay(cfg.lr)])
     with ctx.progress.step(f"judging {N_SAMPLES} samples with the mnist ResNet"):
         j = judge_samples(cfg, classifier_path, ctx.seed)
