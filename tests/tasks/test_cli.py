@@ -36,6 +36,8 @@ def required_args(tmp_path):
         ("gan", "train"): ["--generator", run, "--critic", run],
         ("gan", "restore"): ["--hr", a], ("gan", "compare"): ["--before", run, "--after", run, "--hr", a],
         ("export",): [run, "--onnx", str(tmp_path / "m.onnx")], ("report",): [run],
+        ("colorize", "predict"): [a, "--out", b], ("colorize", "train"): ["--hr", a],
+        ("colorize", "eval"): [run, "--hr", a],
     }
 
 
