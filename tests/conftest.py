@@ -163,3 +163,33 @@ def colour_photo(w: int = 48, h: int = 40, seed: int = 0):
 def grey_photo(w: int = 48, h: int = 40, seed: int = 0):
     """`colour_photo` in PIL "L"."""
     return colour_photo(w, h, seed).convert("L")
+
+
+@pytest.fixture(scope="module")
+def vgg16_trunk(tmp_path_factory):
+    """The ImageNet VGG16 trunk when one is installed; else a randomly initialised one in the
+    same file layout (these tests check the loss's wiring and the run folder, not its values),
+    so they also run where no weights are (CI without ../shared)."""
+    import os
+
+    import torchvision
+    from safetensors.torch import save_file
+
+    from lesson7.losses.perceptual import VGG16_TRUNK_FILE
+    from lesson7.weights import find_weights
+
+    if find_weights(VGG16_TRUNK_FILE) is not None:
+        yield
+        return
+    d = tmp_path_factory.mktemp("weights")
+    torch.manual_seed(0)
+    state = torchvision.models.vgg16().state_dict()
+    save_file({k: v.contiguous() for k, v in state.items() if k.startswith("features.")},
+              d / VGG16_TRUNK_FILE)
+    old = os.environ.get("LESSON7_WEIGHTS")
+    os.environ["LESSON7_WEIGHTS"] = str(d)
+    yield
+    if old is None:
+        del os.environ["LESSON7_WEIGHTS"]
+    else:
+        os.environ["LESSON7_WEIGHTS"] = old

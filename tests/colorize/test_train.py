@@ -17,7 +17,7 @@ from lesson7.colorize.train import DEOLDIFY_LAYERS, DEOLDIFY_WEIGHTS, deoldify_l
 from lesson7.configs.colorize import ColorizeTrainConfig
 from lesson7.train.callbacks import Callback
 
-pytestmark = pytest.mark.usefixtures("one_thread")
+pytestmark = pytest.mark.usefixtures("one_thread", "vgg16_trunk")
 
 
 @pytest.fixture(scope="module")

@@ -37,7 +37,7 @@ def required_args(tmp_path):
         ("gan", "restore"): ["--hr", a], ("gan", "compare"): ["--before", run, "--after", run, "--hr", a],
         ("export",): [run, "--onnx", str(tmp_path / "m.onnx")], ("report",): [run],
         ("colorize", "predict"): [a, "--out", b], ("colorize", "train"): ["--hr", a],
-        ("colorize", "eval"): [run, "--hr", a],
+        ("colorize", "eval"): [run, "--hr", a], ("ui",): [],
     }
 
 

@@ -219,7 +219,7 @@ def test_restore_train_on_the_packaged_encoder(in_tmp):
 
 
 # -- lesson7 colorize ---------------------------------------------------------------------------
-def test_colorize_train_eval_and_use(in_tmp, capsys):
+def test_colorize_train_eval_and_use(in_tmp, capsys, vgg16_trunk):
     """`colorize train` (one tiny epoch each way), `colorize eval`, `colorize PHOTO --model RUN`,
     and `colorize PHOTO` with the shipped colorizer (or the message saying none is installed)."""
     from lesson7.colorize.shipped import shipped_colorizer_path
