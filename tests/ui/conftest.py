@@ -1,25 +1,11 @@
-"""A headless Chromium for the web UI's end-to-end tests: Debian's `chromium` driven by
-playwright (never a downloaded browser); the tests skip, saying why, when it is not installed."""
+"""Fixtures of the web UI tests (the browser itself is the session-wide `browser` of
+tests/conftest.py)."""
 
 from __future__ import annotations
 
-import shutil
 import zlib
 
 import pytest
-
-
-@pytest.fixture(scope="module")
-def chromium_browser():
-    executable = shutil.which("chromium")
-    if executable is None:
-        pytest.skip("chromium is not installed (apt-get install chromium): no browser to test in")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=executable)
-        yield browser
-        browser.close()
 
 
 def make_png_bomb(w: int = 9000, h: int = 9000) -> bytes:

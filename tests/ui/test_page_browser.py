@@ -82,8 +82,10 @@ def server(tmp_path_factory, tiny_colorizer_run):
 
 
 @pytest.fixture
-def page(chromium_browser, server):
-    context = chromium_browser.new_context(accept_downloads=True)
+def page(browser, server):
+    # the session-wide browser of tests/conftest.py: a second sync playwright in the same
+    # thread would be refused while the first one runs
+    context = browser.new_context(accept_downloads=True)
     page = context.new_page()
     page.errors = []
     page.on("console", lambda m: page.errors.append(m.text) if m.type == "error" else None)
