@@ -20,13 +20,11 @@ import subprocess
 import time
 from pathlib import Path
 
-import torch
 from PIL import Image
-from torch.utils.data import DataLoader
 
 from lesson7.data.items import get_image_files
+from lesson7.data.pair_loader import PairLoader
 from lesson7.data.sr_pairs import RealSRPairs
-from lesson7.data.stats import IMAGENET_MEAN, IMAGENET_STD
 from lesson7.losses import L1LossFlat
 from lesson7.models.sr_unet import sr_unet_splitter
 from lesson7.restore.restorer import Restorer, UnetConfig, build_unet
@@ -34,29 +32,6 @@ from lesson7.runs import run_info
 from lesson7.train import Learner, TimeBudget
 from lesson7.train.learner import pick_device
 from lesson7.train.seed import seed_everything
-
-
-class PairLoader:
-    """A torch DataLoader over `RealSRPairs` that normalises with ImageNet statistics and tells
-    the dataset the epoch (fresh crops and degradations every epoch)."""
-
-    def __init__(self, ds: RealSRPairs, bs: int, shuffle: bool, workers: int) -> None:
-        self.ds = ds
-        self.dl = DataLoader(ds, batch_size=bs, shuffle=shuffle, drop_last=shuffle,
-                             num_workers=workers, persistent_workers=False,
-                             generator=torch.Generator().manual_seed(ds.seed))
-        self.mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
-        self.std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
-
-    def set_epoch(self, epoch: int) -> None:
-        self.ds.set_epoch(epoch)
-
-    def __len__(self) -> int:
-        return len(self.dl)
-
-    def __iter__(self):
-        for lr, hr in self.dl:
-            yield (lr - self.mean) / self.std, (hr - self.mean) / self.std
 
 
 class Pairs:

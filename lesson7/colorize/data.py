@@ -10,17 +10,16 @@ centre crops. Batches come ImageNet-normalised, input and target, as the feature
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
-import torch
 from PIL import Image
 from torch import Tensor
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import Dataset
 
 from lesson7.data.crappify import GreyCrappifier
 from lesson7.data.images import open_pil_image, pil_to_tensor
-from lesson7.data.stats import IMAGENET_MEAN, IMAGENET_STD
+from lesson7.data.pair_loader import PairLoader
 
 __all__ = ["GreyPairs", "PairLoader", "ColorData", "load_photos", "color_data"]
 
@@ -80,29 +79,6 @@ class GreyPairs(Dataset):
             target = target.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
         grey = self.grey(target, rng)
         return pil_to_tensor(grey), pil_to_tensor(target)     # (3, size, size) each
-
-
-class PairLoader:
-    """A torch DataLoader over `GreyPairs` that normalises with ImageNet statistics and tells
-    the dataset the epoch."""
-
-    def __init__(self, ds: GreyPairs, bs: int, shuffle: bool, workers: int = 0) -> None:
-        self.ds = ds
-        self.dl = DataLoader(ds, batch_size=bs, shuffle=shuffle, drop_last=shuffle,
-                             num_workers=workers, persistent_workers=False,
-                             generator=torch.Generator().manual_seed(ds.seed))
-        self.mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
-        self.std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
-
-    def set_epoch(self, epoch: int) -> None:
-        self.ds.set_epoch(epoch)
-
-    def __len__(self) -> int:
-        return len(self.dl)
-
-    def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
-        for x, y in self.dl:
-            yield (x - self.mean) / self.std, (y - self.mean) / self.std
 
 
 class ColorData:
