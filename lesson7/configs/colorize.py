@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from lesson7.configs.common import RunConfig
+from lesson7.configs.common import RunConfig, input_paths
 from lesson7.configs.flags import check_at_least, check_fraction, check_positive, flag
 
 NORMS = ("spectral", "weight", "batch")
@@ -129,10 +129,7 @@ class ColorizeConfig:
         from lesson7.configs.flags import check_device
 
         check_device(self.device)
-        self.paths = [Path(p) for p in ([self.paths] if isinstance(self.paths, (str, Path))
-                                        else self.paths)]
-        if not self.paths:
-            raise ValueError("give at least one photo or folder")
+        self.paths = input_paths(self.paths, "photo or folder")
         self.out = Path(self.out)
         check_at_least(MIN_RENDER, render_size=self.render_size)
         check_positive(max_megapixels=self.max_megapixels)

@@ -22,3 +22,12 @@ class RunConfig:
     def __post_init__(self) -> None:
         self.out = Path(self.out)
         check_device(self.device)
+
+
+def input_paths(paths: str | Path | list, what: str) -> list[Path]:
+    """The positional inputs of a predict-style command as a list of paths; none is an error
+    ("give at least one {what}")."""
+    out = [Path(p) for p in ([paths] if isinstance(paths, (str, Path)) else paths)]
+    if not out:
+        raise ValueError(f"give at least one {what}")
+    return out

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from lesson7.configs.common import RunConfig
+from lesson7.configs.common import RunConfig, input_paths
 from lesson7.configs.flags import check_at_least, check_fraction, check_positive, flag
 from lesson7.data.degradations import BICUBIC_NAMES, CRAPPIFIERS_NAMES, DEGRADATIONS
 
@@ -167,10 +167,7 @@ class PredictConfig:
         from lesson7.configs.flags import check_device
 
         check_device(self.device)
-        self.paths = [Path(p) for p in ([self.paths] if isinstance(self.paths, (str, Path))
-                                        else self.paths)]
-        if not self.paths:
-            raise ValueError("give at least one image file or folder")
+        self.paths = input_paths(self.paths, "image file or folder")
         self.out = Path(self.out)
         check_tiles(self.tile, self.overlap)
         check_positive(scale=self.scale, max_megapixels=self.max_megapixels)
