@@ -40,6 +40,9 @@ class WGANConfig(RunConfig):
     """Width of both nets."""
     n_extra_layers: int = flag(0)
     """Extra 3x3 layers (the lesson: 1)."""
+    ema: float = flag(0.0)
+    """Decay of an exponential moving average of the generator's weights, which is then what is
+    saved, scored and sampled (e.g. 0.999; 0 = off, the lesson's plain generator)."""
     limit: int | None = flag(None)
     """Use only the first N images."""
     fid_samples: int = flag(2000)
@@ -67,5 +70,7 @@ class WGANConfig(RunConfig):
         check_at_least(0, n_extra_layers=self.n_extra_layers,
                        fid_classifier_epochs=self.fid_classifier_epochs)
         check_positive(lr=self.lr, clip=self.clip, max_minutes=self.max_minutes)
+        if not 0 <= self.ema < 1:
+            raise ValueError(f"--ema must be in [0, 1) (0 = off), got {self.ema}")
         if self.gp_weight < 0:
             raise ValueError(f"--gp-weight must be >= 0, got {self.gp_weight}")

@@ -28,6 +28,7 @@ from torch import Tensor, nn
 
 from lesson7.configs.wgan import WGANConfig
 from lesson7.files import atomic_write_json
+from lesson7.gan.ema import GeneratorEMA
 from lesson7.gan.fid import ClassifierFeatures, classifier_fid, fit_classifier
 from lesson7.gan.learner import GANLearner, NoiseData
 from lesson7.models.mnist import mnist_resnet
@@ -56,7 +57,7 @@ class EpochSamples(Callback):
 
 
 WGAN_SETTINGS = ("data", "size", "channels", "bs", "epochs", "lr", "gp", "clip", "gp_weight",
-                 "n_crit", "noise_sz", "n_features", "n_extra_layers", "limit", "seed")
+                 "n_crit", "noise_sz", "n_features", "n_extra_layers", "limit", "ema", "seed")
 """Fields that define a WGAN run: its saved state resumes only under the same ones."""
 
 
@@ -70,8 +71,8 @@ class SaveWGANState(Callback):
     order = 99
 
     def __init__(self, run: RunFolder, settings: dict[str, Any], fid_untrained_generator: Any,
-                 done: dict[str, Any]) -> None:
-        self.run, self.settings, self.done = run, settings, done
+                 done: dict[str, Any], ema: GeneratorEMA | None = None) -> None:
+        self.run, self.settings, self.done, self.ema = run, settings, done, ema
         self.fid_untrained_generator = fid_untrained_generator
 
     def before_fit(self, learn: GANLearner) -> None:
@@ -82,6 +83,8 @@ class SaveWGANState(Callback):
         save_checkpoint(state / "nets", learn.model)  # generator and critic
         save_checkpoint(state / "opt_gen", nn.Module(), trainer.opt_gen)  # no weights, only state
         save_checkpoint(state / "opt_critic", nn.Module(), trainer.opt_critic)
+        if self.ema is not None:
+            save_checkpoint(state / "ema", self.ema.average)
         atomic_write_json(state / "progress.json", {
             "epoch": learn.epoch + 1, "history": learn.recorder.history,
             "generator_steps": self.done["generator_steps"] + len(trainer.gen_history),
@@ -90,12 +93,14 @@ class SaveWGANState(Callback):
             "fid_untrained_generator": self.fid_untrained_generator, "run": self.settings})
 
 
-def load_state(learn: GANLearner, run: RunFolder) -> None:
-    """The nets and optimizers a `SaveWGANState` left in OUT/state/."""
+def load_state(learn: GANLearner, run: RunFolder, ema: GeneratorEMA | None) -> None:
+    """The nets, optimizers (and weight average) a `SaveWGANState` left in OUT/state/."""
     state, trainer = run.state_dir, learn.gan_trainer
     load_checkpoint(state / "nets", learn.model)
     load_checkpoint(state / "opt_gen", nn.Module(), trainer.opt_gen)
     load_checkpoint(state / "opt_critic", nn.Module(), trainer.opt_critic)
+    if ema is not None:
+        load_checkpoint(state / "ema", ema.average)
 
 
 def fid_classifier(cfg: WGANConfig, images: Tensor, labels: Tensor | None, out: Path):
@@ -162,9 +167,10 @@ def train_wgan(cfg: WGANConfig, cbs: Sequence[Callback] = ()) -> dict[str, Any]:
                             lr=cfg.lr, path=out, device=device,
                             cbs=[EpochSamples(out, noise),
                                  *([TimeBudget(cfg.max_minutes)] if cfg.max_minutes else [])])
+    ema = GeneratorEMA(learn.generator, cfg.ema) if cfg.ema else None
     classifier = fid_classifier(cfg, images, labels, out)
     if resume:
-        load_state(learn, run)
+        load_state(learn, run, ema)
         learn.recorder.history = list(resume["history"])
         untrained = {"fid": resume["fid_untrained_generator"]}
         done = {k: resume[k] for k in ("generator_steps", "critic_steps", "train_seconds")}
@@ -172,10 +178,13 @@ def train_wgan(cfg: WGANConfig, cbs: Sequence[Callback] = ()) -> dict[str, Any]:
     else:
         untrained = evaluate_fid(learn, classifier, images, cfg.fid_samples, cfg.noise_sz, cfg.seed)
         done = {"generator_steps": 0, "critic_steps": 0, "train_seconds": 0.0}
-    saver = SaveWGANState(run, settings, untrained["fid"], done)
+    saver = SaveWGANState(run, settings, untrained["fid"], done, ema)
     t_train = time.perf_counter()
-    learn.fit(cfg.epochs, cfg.lr, cbs=[saver, *cbs], start_epoch=resume["epoch"] if resume else 0)
+    learn.fit(cfg.epochs, cfg.lr, cbs=[saver, *([ema] if ema else []), *cbs],
+              start_epoch=resume["epoch"] if resume else 0)
     train_s = done["train_seconds"] + time.perf_counter() - t_train
+    if ema is not None:  # what is saved, scored and sampled from is the average
+        ema.copy_to(learn.generator)
     save_checkpoint(out / "generator.safetensors", learn.generator, size=cfg.size,
                     channels=cfg.channels, noise_sz=cfg.noise_sz, n_features=cfg.n_features,
                     n_extra_layers=cfg.n_extra_layers)
@@ -185,7 +194,7 @@ def train_wgan(cfg: WGANConfig, cbs: Sequence[Callback] = ()) -> dict[str, Any]:
                "critic_steps": done["critic_steps"] + len(learn.gan_trainer.critic_history),
                "fid_untrained_generator": untrained["fid"], "n_images": len(images),
                "train_seconds": train_s, "total_seconds": time.perf_counter() - t0,
-               "variant": "wgan-gp" if cfg.gp else "wgan-clip"}
+               "variant": "wgan-gp" if cfg.gp else "wgan-clip", "ema": cfg.ema}
     run.write_metrics(metrics)
     run.clear_state()  # finished (all epochs, or --max-minutes ran out): no resume point left
     return metrics

@@ -151,3 +151,51 @@ def test_other_settings_in_an_unfinished_run_are_refused(rgb_folder, tmp_path):
     with pytest.raises(ValueError, match=r"other settings \(--gp, --lr\)"):
         train_wgan(_config(rgb_folder, tmp_path / "run", gp=True, lr=1e-3))
     assert (tmp_path / "run" / "state" / "progress.json").is_file()
+
+
+def test_ema_saves_the_average_and_resumes_it(rgb_folder, tmp_path):
+    """--ema: generator.safetensors is the weight average (not the raw generator), and an
+    interrupted run resumes the average it had saved in its state, not a fresh one."""
+    from lesson7.gan.ema import GeneratorEMA
+
+    with pytest.raises(Boom):
+        train_wgan(_config(rgb_folder, tmp_path / "cut", bs=4, n_crit=1, epochs=3, ema=0.9),
+                   cbs=[StopAfterFirstEpoch()])
+    saved = tmp_path / "cut" / "state" / "ema.safetensors"
+    assert saved.is_file()
+    from safetensors.torch import load_file
+
+    after_epoch1 = {k.removeprefix("model."): v for k, v in load_file(saved).items()
+                    if k.startswith("model.")}
+
+    class AverageAtStart(Callback):
+        def before_fit(self, learn):
+            ema = next(cb for cb in learn.cbs if isinstance(cb, GeneratorEMA))
+            self.sd = {k: v.clone() for k, v in ema.average.state_dict().items()}
+
+    start = AverageAtStart()
+    m = train_wgan(_config(rgb_folder, tmp_path / "cut", bs=4, n_crit=1, epochs=3, ema=0.9),
+                   cbs=[start])
+    assert m["ema"] == 0.9
+    assert start.sd.keys() == after_epoch1.keys()
+    assert all(torch.equal(start.sd[k], v) for k, v in after_epoch1.items())
+    assert int(start.sd["n_averaged"]) > 0                      # not a fresh average
+
+    class RawGenerator(Callback):
+        order = 200
+
+        def after_fit(self, learn):
+            self.sd = {k: v.clone() for k, v in learn.generator.state_dict().items()}
+
+    raw = RawGenerator()
+    train_wgan(_config(rgb_folder, tmp_path / "whole", bs=4, n_crit=1, epochs=2, ema=0.5),
+               cbs=[raw])
+    shipped = basic_generator(16, 3, 100, 8, 0)
+    load_checkpoint(tmp_path / "whole" / "generator.safetensors", shipped)
+    weight = next(k for k in raw.sd if k.endswith("weight"))
+    assert not torch.equal(shipped.state_dict()[weight], raw.sd[weight])  # the average, saved
+
+
+def test_an_ema_decay_of_one_is_refused(rgb_folder, tmp_path):
+    with pytest.raises(ValueError, match=r"--ema"):
+        _config(rgb_folder, tmp_path / "run", ema=1.0)
