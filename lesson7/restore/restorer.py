@@ -29,13 +29,10 @@ from lesson7.models.sr_unet import SRUnet
 from lesson7.models.unet import DynamicUnet
 from lesson7.restore.band_resize import resize_band, resize_rows
 from lesson7.restore.tiles import predict_tiled, tiled_bands
-from lesson7.train.checkpoint import load_checkpoint, read_metadata, save_checkpoint
+from lesson7.train.saved_model import SavedModelKind
 
 __all__ = ["UnetConfig", "build_unet", "Restorer", "resolve_checkpoint", "pil_to_tensor",
            "tensor_to_pil", "to_uint8_rows_"]
-
-CHECKPOINT_NAME = "model"
-
 
 @dataclass
 class UnetConfig:
@@ -82,21 +79,16 @@ def build_unet(cfg: UnetConfig, pretrained: bool = False,
                        last_cross=cfg.last_cross, bottle=cfg.bottle, norm_type=cfg.norm_type)
 
 
+RESTORE_MODEL = SavedModelKind(task="restore", config_cls=UnetConfig, build=build_unet,
+                               name="restore checkpoint", noun="model",
+                               train_command="lesson7 restore train", required=("arch",),
+                               refuse_other_files=True)
+"""How a restorer is saved and loaded (`lesson7.train.saved_model`)."""
+
+
 def resolve_checkpoint(path: str | os.PathLike) -> Path:
     """A run folder (-> its model.safetensors) or a checkpoint path, checked to exist."""
-    p = Path(path)
-    if p.is_dir():
-        p = p / f"{CHECKPOINT_NAME}.safetensors"
-    elif p.suffix != ".safetensors":
-        if p.is_file() and not p.with_suffix(".safetensors").is_file() and p.suffix != ".json":
-            from lesson7.train.checkpoint import not_safetensors
-
-            raise ValueError(f"{not_safetensors(p)}; pass a run folder of `lesson7 restore "
-                             "train` or its model.safetensors")
-        p = p.with_suffix(".safetensors")
-    if not p.is_file():
-        raise ValueError(f"no restore checkpoint at {path} (looked for {p})")
-    return p
+    return RESTORE_MODEL.resolve(path)
 
 
 class Restorer:
@@ -112,29 +104,12 @@ class Restorer:
 
     def save(self, path: str | os.PathLike, **meta: Any) -> Path:
         """Checkpoint + metadata (task, every UnetConfig field, `meta`)."""
-        from dataclasses import asdict
-
-        return save_checkpoint(path, self.model, task="restore", **asdict(self.cfg), **meta)
+        return RESTORE_MODEL.save(path, self.model, self.cfg, **meta)
 
     @classmethod
     def load(cls, path: str | os.PathLike, device: str | torch.device = "cpu") -> Restorer:
         """Rebuild from a run folder or checkpoint saved by `save` (or `restore train`)."""
-        ckpt = resolve_checkpoint(path)
-        meta_file = ckpt.with_suffix(".json")
-        if not meta_file.is_file():
-            raise ValueError(f"{meta_file} is missing: it says how to rebuild the model in "
-                             f"{ckpt.name} (copy it along with the weights)")
-        meta = read_metadata(ckpt)  # invalid JSON -> a ValueError naming the file
-        if meta.get("task") != "restore" or "arch" not in meta:
-            raise ValueError(f"{ckpt} is not a restore checkpoint ({meta_file} says task="
-                             f"{meta.get('task')!r}); pass a run folder of `lesson7 restore train`")
-        try:
-            cfg = UnetConfig.from_meta(meta)
-            model = build_unet(cfg)
-        except (TypeError, ValueError, KeyError) as e:
-            raise ValueError(f"{meta_file} does not describe a model that can be built "
-                             f"({type(e).__name__}: {e})") from None
-        load_checkpoint(ckpt, model)  # mismatched architecture -> one readable ValueError
+        model, cfg = RESTORE_MODEL.load(path)
         return cls(model, cfg, device)
 
     def _run(self, x: Tensor) -> Tensor:                  # x: (1, C, h, w) normalised
