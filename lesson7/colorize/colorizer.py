@@ -30,7 +30,7 @@ from torch import Tensor, nn
 
 from lesson7.models.colorizer import ChromaUnet, chroma_to_rgb
 from lesson7.models.encoders import create_encoder
-from lesson7.train.saved_model import SavedModelKind
+from lesson7.train.saved_model import SavedModelKind, TrainedModel
 
 __all__ = ["ColorizerConfig", "build_colorizer", "Colorizer", "resolve_colorizer",
            "render_dims", "TASK"]
@@ -110,24 +110,13 @@ def render_dims(size: tuple[int, int], render_size: int) -> tuple[int, int]:
                  for n in (w, h))
 
 
-class Colorizer:
-    """A colorization model with its pre/post-processing."""
+class Colorizer(TrainedModel):
+    """A colorization model with its pre/post-processing; `Colorizer.load(run)` rebuilds one
+    from a run folder of `lesson7 colorize train`, `save` writes one."""
 
-    def __init__(self, model: ChromaUnet, cfg: ColorizerConfig,
-                 device: str | torch.device = "cpu") -> None:
-        self.model = model.to(device).eval()
-        self.cfg = cfg
-        self.device = torch.device(device)
-
-    def save(self, path: str | os.PathLike, **meta: Any) -> Path:
-        """Weights + metadata (task, every ColorizerConfig field, `meta`)."""
-        return COLORIZER_MODEL.save(path, self.model, self.cfg, **meta)
-
-    @classmethod
-    def load(cls, path: str | os.PathLike, device: str | torch.device = "cpu") -> Colorizer:
-        """Rebuild from a run folder or checkpoint saved by `save` (or `colorize train`)."""
-        model, cfg = COLORIZER_MODEL.load(path)
-        return cls(model, cfg, device)
+    kind = COLORIZER_MODEL
+    model: ChromaUnet
+    cfg: ColorizerConfig
 
     # -- colouring ---------------------------------------------------------------------------
     def _model_input(self, grey: Image.Image, dims: tuple[int, int]) -> Tensor:

@@ -29,7 +29,7 @@ from lesson7.models.sr_unet import SRUnet
 from lesson7.models.unet import DynamicUnet
 from lesson7.restore.band_resize import resize_band, resize_rows
 from lesson7.restore.tiles import predict_tiled, tiled_bands
-from lesson7.train.saved_model import SavedModelKind
+from lesson7.train.saved_model import SavedModelKind, TrainedModel
 
 __all__ = ["UnetConfig", "build_unet", "Restorer", "resolve_checkpoint", "pil_to_tensor",
            "tensor_to_pil", "to_uint8_rows_"]
@@ -91,26 +91,18 @@ def resolve_checkpoint(path: str | os.PathLike) -> Path:
     return RESTORE_MODEL.resolve(path)
 
 
-class Restorer:
-    """A restoration model with its pre/post-processing."""
+class Restorer(TrainedModel):
+    """A restoration model with its pre/post-processing; `Restorer.load(run)` rebuilds one
+    from a run folder of `lesson7 restore train`, `save` writes one."""
+
+    kind = RESTORE_MODEL
+    cfg: UnetConfig
 
     def __init__(self, model: nn.Module, cfg: UnetConfig, device: str | torch.device = "cpu"):
-        self.model = model.to(device).eval()
-        self.cfg = cfg
-        self.device = torch.device(device)
+        super().__init__(model, cfg, device)
         c = cfg.in_channels
         self.mean = torch.tensor(cfg.mean[:c], device=self.device).view(c, 1, 1)
         self.std = torch.tensor(cfg.std[:c], device=self.device).view(c, 1, 1)
-
-    def save(self, path: str | os.PathLike, **meta: Any) -> Path:
-        """Checkpoint + metadata (task, every UnetConfig field, `meta`)."""
-        return RESTORE_MODEL.save(path, self.model, self.cfg, **meta)
-
-    @classmethod
-    def load(cls, path: str | os.PathLike, device: str | torch.device = "cpu") -> Restorer:
-        """Rebuild from a run folder or checkpoint saved by `save` (or `restore train`)."""
-        model, cfg = RESTORE_MODEL.load(path)
-        return cls(model, cfg, device)
 
     def _run(self, x: Tensor) -> Tensor:                  # x: (1, C, h, w) normalised
         return self.model(x)

@@ -6,7 +6,8 @@ that config (no pretrained download: the weights come from the checkpoint) and t
 weights, so nothing we load runs code, and a file of another task, a JSON that builds nothing
 or weights of other settings each fail with one error naming the file. `SavedModelKind`
 holds what differs between the restorer (`lesson7.restore.restorer`) and the colorizer
-(`lesson7.colorize.colorizer`): task, config class, builder and the words of the errors.
+(`lesson7.colorize.colorizer`): task, config class, builder and the words of the errors;
+`TrainedModel` is what both are: a model, its config and its device, saved and loaded by kind.
 """
 
 from __future__ import annotations
@@ -15,13 +16,14 @@ import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Self
 
+import torch
 from torch import nn
 
 from lesson7.train.checkpoint import load_checkpoint, not_safetensors, read_metadata, save_checkpoint
 
-__all__ = ["SavedModelKind", "CHECKPOINT_NAME"]
+__all__ = ["SavedModelKind", "TrainedModel", "CHECKPOINT_NAME"]
 
 CHECKPOINT_NAME = "model"
 """A run folder's model: RUN/model.safetensors + RUN/model.json."""
@@ -98,3 +100,25 @@ class SavedModelKind:
             raise ValueError(f"{ckpt} holds weights that do not fit the {self.noun} its "
                              f"{meta_file.name} describes ({self.describe(cfg)}): {detail}") from None
         return model, cfg
+
+
+class TrainedModel:
+    """A trained model in eval mode on `device`, with the config that rebuilds it; saved and
+    loaded as the subclass's `kind` says."""
+
+    kind: ClassVar[SavedModelKind]
+
+    def __init__(self, model: nn.Module, cfg: Any, device: str | torch.device = "cpu") -> None:
+        self.model = model.to(device).eval()
+        self.cfg = cfg
+        self.device = torch.device(device)
+
+    def save(self, path: str | os.PathLike, **meta: Any) -> Path:
+        """Weights + metadata (task, every config field, `meta`)."""
+        return self.kind.save(path, self.model, self.cfg, **meta)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, device: str | torch.device = "cpu") -> Self:
+        """Rebuild from a run folder or checkpoint saved by `save` (or the kind's train command)."""
+        model, cfg = cls.kind.load(path)
+        return cls(model, cfg, device)
