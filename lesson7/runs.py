@@ -154,6 +154,23 @@ class RunFolder:
             self.clear_state()  # leftovers of a kill while the finished run deleted it
         return metrics
 
+    def resume_or_finished(self, settings: dict[str, Any], overwrite: bool = False,
+                           config_cls: type | None = None
+                           ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+        """Where a resumable training job starts: (resume point, None) to continue the
+        unfinished run of these `settings`; (None, metrics) when OUT holds their finished run
+        (said on stdout: nothing to do); (None, None) to start afresh. Removes the partial
+        files of a killed run first; other settings raise as in `resume_point`/`finished_run`."""
+        self.remove_partial_files()  # left by a killed run
+        resume = self.resume_point(settings, overwrite=overwrite, config_cls=config_cls)
+        if resume is not None:
+            return resume, None
+        done = self.finished_run(settings, overwrite=overwrite, config_cls=config_cls)
+        if done is not None:
+            print(f"{self.path} already holds the finished run of these settings "
+                  f"({self / 'model.safetensors'}); nothing to do (--overwrite trains it again)")
+        return None, done
+
     def remove_partial_files(self) -> list[Path]:
         """Delete the temporary files that killed writers left in OUT (see the module doc)."""
         if not self.path.is_dir():

@@ -34,6 +34,7 @@ from lesson7.configs.colorize import ColorizeTrainConfig
 from lesson7.files import atomic_write_text
 from lesson7.runs import run_info
 from lesson7.train.learner import pick_device
+from lesson7.train.progressive import batch_size_at
 
 SCORES_BEGIN, SCORES_END = "<!-- held-out scores -->", "<!-- /held-out scores -->"
 
@@ -86,7 +87,7 @@ def fit_epochs(cfg: ColorizeTrainConfig, n_train: int, spb: dict[bool, float],
         total = 0.0
         for size, frozen, n in _phases(ColorizeTrainConfig(**{**vars(cfg), "epochs": e,
                                                               "unfreeze_epochs": u})):
-            bs = max(1, round(cfg.bs * (cfg.size[0] / size) ** 2))
+            bs = batch_size_at(cfg.bs, cfg.size[0], size)
             batches = (n_train * cfg.samples_per_image) // bs
             total += n * (batches + 1) * spb[frozen]
         return total

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,13 +30,12 @@ from torch import Tensor, nn
 
 from lesson7.models.colorizer import ChromaUnet, chroma_to_rgb
 from lesson7.models.encoders import create_encoder
-from lesson7.train.checkpoint import load_checkpoint, read_metadata, save_checkpoint
+from lesson7.train.saved_model import SavedModelKind, TrainedModel
 
 __all__ = ["ColorizerConfig", "build_colorizer", "Colorizer", "resolve_colorizer",
            "render_dims", "TASK"]
 
 TASK = "colorize"
-CHECKPOINT_NAME = "model"
 RENDER_MULTIPLE = 16
 """Render sizes are rounded to a multiple of the encoder's stride (Lite0 cut at stage 5: 16)."""
 
@@ -88,16 +87,16 @@ def build_colorizer(cfg: ColorizerConfig, pretrained: bool = False,
                       mean=tuple(cfg.mean), std=tuple(cfg.std))
 
 
+COLORIZER_MODEL = SavedModelKind(task=TASK, config_cls=ColorizerConfig, build=build_colorizer,
+                                 name="colorizer", noun="colorizer",
+                                 train_command="lesson7 colorize train",
+                                 describe=ColorizerConfig.describe)
+"""How a colorizer is saved and loaded (`lesson7.train.saved_model`)."""
+
+
 def resolve_colorizer(path: str | os.PathLike) -> Path:
     """A run folder (-> its model.safetensors), X.safetensors, or X / X.json beside it."""
-    p = Path(path)
-    if p.is_dir():
-        p = p / f"{CHECKPOINT_NAME}.safetensors"
-    elif p.suffix != ".safetensors":
-        p = p.with_suffix(".safetensors")
-    if not p.is_file():
-        raise ValueError(f"no colorizer at {path} (looked for {p})")
-    return p
+    return COLORIZER_MODEL.resolve(path)
 
 
 def render_dims(size: tuple[int, int], render_size: int) -> tuple[int, int]:
@@ -111,44 +110,13 @@ def render_dims(size: tuple[int, int], render_size: int) -> tuple[int, int]:
                  for n in (w, h))
 
 
-class Colorizer:
-    """A colorization model with its pre/post-processing."""
+class Colorizer(TrainedModel):
+    """A colorization model with its pre/post-processing; `Colorizer.load(run)` rebuilds one
+    from a run folder of `lesson7 colorize train`, `save` writes one."""
 
-    def __init__(self, model: ChromaUnet, cfg: ColorizerConfig,
-                 device: str | torch.device = "cpu") -> None:
-        self.model = model.to(device).eval()
-        self.cfg = cfg
-        self.device = torch.device(device)
-
-    def save(self, path: str | os.PathLike, **meta: Any) -> Path:
-        """Weights + metadata (task, every ColorizerConfig field, `meta`)."""
-        return save_checkpoint(path, self.model, task=TASK, **asdict(self.cfg), **meta)
-
-    @classmethod
-    def load(cls, path: str | os.PathLike, device: str | torch.device = "cpu") -> Colorizer:
-        """Rebuild from a run folder or checkpoint saved by `save` (or `colorize train`)."""
-        ckpt = resolve_colorizer(path)
-        meta_file = ckpt.with_suffix(".json")
-        if not meta_file.is_file():
-            raise ValueError(f"{meta_file} is missing: it says how to rebuild the colorizer in "
-                             f"{ckpt.name} (copy it along with the weights)")
-        meta = read_metadata(ckpt)
-        if meta.get("task") != TASK:
-            raise ValueError(f"{ckpt} is not a colorizer ({meta_file} says task="
-                             f"{meta.get('task')!r}); pass a run folder of `lesson7 colorize train`")
-        try:
-            cfg = ColorizerConfig.from_meta(meta)
-            model = build_colorizer(cfg)
-        except (TypeError, ValueError, KeyError) as e:
-            raise ValueError(f"{meta_file} does not describe a colorizer that can be built "
-                             f"({type(e).__name__}: {e})") from None
-        try:
-            load_checkpoint(ckpt, model)
-        except ValueError as e:
-            detail = " ".join(line.strip() for line in str(e).splitlines()[1:])
-            raise ValueError(f"{ckpt} holds weights that do not fit the colorizer its "
-                             f"{meta_file.name} describes ({cfg.describe()}): {detail}") from None
-        return cls(model, cfg, device)
+    kind = COLORIZER_MODEL
+    model: ChromaUnet
+    cfg: ColorizerConfig
 
     # -- colouring ---------------------------------------------------------------------------
     def _model_input(self, grey: Image.Image, dims: tuple[int, int]) -> Tensor:

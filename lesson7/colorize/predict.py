@@ -2,14 +2,15 @@
 
 Which photos, how outputs are named and what is refused are `lesson7 restore predict`'s rules,
 reused from `lesson7.restore.predict` (`plan_outputs`: never into an input folder, never over an
-input, clashes refused before anything runs) with its PNG writer (atomic, streamed by rows).
+input, clashes refused before anything runs), its PNG writer (atomic, streamed by rows) and its
+loop over the files (`lesson7.restore.predict_loop`: outputs already there skipped, failures
+recorded and the rest still done).
 Photos that already have colour are found by `colour_spread` and skipped with a message, or,
 with --force, made grey first (their colour is replaced, not kept).
 """
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,7 @@ from lesson7.configs.colorize import ColorizeConfig
 from lesson7.data.images import open_pil_image
 from lesson7.restore.png_writer import write_png
 from lesson7.restore.predict import plan_outputs, stored_size
+from lesson7.restore.predict_loop import Declined, predict_each
 
 __all__ = ["COLOUR_SPREAD", "colour_spread", "has_colour", "colorize_images", "colorize_file",
            "AlreadyColour"]
@@ -30,7 +32,7 @@ monochrome (sepia, cyanotype: chroma a function of luminance) stays low; colour 
 10-30 (BSDS500 photos all above 5)."""
 
 
-class AlreadyColour(ValueError):
+class AlreadyColour(Declined):
     """The photo has colour and --force was not given (reported, not counted as a failure)."""
 
 
@@ -80,41 +82,16 @@ def _check_size(size: tuple[int, int], cfg: ColorizeConfig) -> None:
 
 def colorize_images(cfg: ColorizeConfig) -> list[tuple[Path, str]]:
     """Colour every photo under cfg.paths into cfg.out; returns the (file, reason) failures."""
-    import torch
-    from tqdm.auto import tqdm
-
     from lesson7.colorize.colorizer import Colorizer
     from lesson7.colorize.shipped import shipped_colorizer_path
     from lesson7.train.learner import pick_device
 
     plan = plan_outputs(cfg.paths, cfg.out)        # every refusal before the model loads
     colorizer = Colorizer.load(cfg.model or shipped_colorizer_path(), pick_device(cfg.device))
-    failures: list[tuple[Path, str]] = []
-    done = skipped = coloured = 0
-    bar = tqdm(plan, desc="colorize", unit="img", disable=not sys.stderr.isatty())
-    for src, dest in bar:
-        if dest.exists() and not cfg.overwrite:
-            skipped += 1
-            bar.write(f"{src} -> {dest}: already there, skipped (--overwrite redoes it)",
-                      file=sys.stdout)
-            continue
-        try:
-            w, h = colorize_file(colorizer, src, dest, cfg)
-        except AlreadyColour as e:
-            coloured += 1
-            bar.write(f"{src}: {e}", file=sys.stdout)
-            continue
-        except (ValueError, OSError) as e:
-            failures.append((src, str(e)))
-            continue
-        except (MemoryError, torch.OutOfMemoryError):
-            failures.append((src, "out of memory; try a smaller --render-size"))
-            continue
-        done += 1
-        bar.write(f"{src} -> {dest} ({w}x{h})", file=sys.stdout)
-    bar.close()
-    print(f"{done} colorized, {skipped} skipped (already there), {coloured} skipped (already "
-          f"colour; --force colours them), {len(failures)} failed")
-    for f, why in failures:
-        print(f"FAILED {f}: {why}", file=sys.stderr)
-    return failures
+    counts = predict_each(plan, lambda src, dest: colorize_file(colorizer, src, dest, cfg),
+                          desc="colorize", overwrite=cfg.overwrite,
+                          out_of_memory="out of memory; try a smaller --render-size")
+    print(f"{counts.done} colorized, {counts.skipped} skipped (already there), {counts.declined} "
+          f"skipped (already colour; --force colours them), {len(counts.failures)} failed")
+    counts.print_failures()
+    return counts.failures

@@ -25,8 +25,9 @@ from typing import Any
 from lesson7.colorize.colorizer import Colorizer, ColorizerConfig, build_colorizer
 from lesson7.configs.colorize import ColorizeTrainConfig
 from lesson7.runs import RunFolder, config_dict
-from lesson7.train.callbacks import Callback, SaveEveryEpoch, TerminateOnNaN, TimeBudget
+from lesson7.train.callbacks import Callback, TimeBudget
 from lesson7.train.learner import Learner
+from lesson7.train.progressive import batch_size_at, fit_phase, progressive_phases
 from lesson7.train.seed import seed_everything
 
 __all__ = ["train_colorizer", "deoldify_loss", "colorizer_config", "split_photos", "RUN_SETTINGS",
@@ -77,13 +78,7 @@ def split_photos(cfg: ColorizeTrainConfig) -> tuple[list[Path], list[Path]]:
 
 def _phases(cfg: ColorizeTrainConfig) -> list[tuple[int, bool, int]]:
     """(size, frozen, epochs) in order: per size, a frozen then an unfrozen one-cycle."""
-    phases = []
-    for size in cfg.size:
-        if cfg.epochs:
-            phases.append((size, True, cfg.epochs))
-        if cfg.unfreeze_epochs:
-            phases.append((size, False, cfg.unfreeze_epochs))
-    return phases
+    return progressive_phases(cfg.size, cfg.epochs, cfg.unfreeze_epochs)
 
 
 def _work(size: int, frozen: bool, epochs: int) -> float:
@@ -107,14 +102,9 @@ def train_colorizer(cfg: ColorizeTrainConfig, cbs: Sequence[Callback] = ()) -> d
     device = pick_device(cfg.device)
     run = RunFolder(cfg.out)
     settings = {k: v for k, v in config_dict(cfg).items() if k in RUN_SETTINGS}
-    run.remove_partial_files()
-    resume = run.resume_point(settings, overwrite=cfg.overwrite, config_cls=type(cfg))
-    if resume is None:
-        done = run.finished_run(settings, overwrite=cfg.overwrite, config_cls=type(cfg))
-        if done is not None:
-            print(f"{run.path} already holds the finished run of these settings "
-                  f"({run / 'model.safetensors'}); nothing to do (--overwrite trains it again)")
-            return done
+    resume, done = run.resume_or_finished(settings, overwrite=cfg.overwrite, config_cls=type(cfg))
+    if done is not None:
+        return done
     t0 = time.perf_counter()
     seed_everything(cfg.seed)
     loss_fn = deoldify_loss(cfg.feature_weights)  # a missing VGG16 trunk fails before any work
@@ -143,7 +133,7 @@ def train_colorizer(cfg: ColorizeTrainConfig, cbs: Sequence[Callback] = ()) -> d
         return learn
 
     def data_at(size: int):
-        bs = max(1, round(cfg.bs * (cfg.size[0] / size) ** 2))
+        bs = batch_size_at(cfg.bs, cfg.size[0], size)
         data = color_data(train_photos, valid_photos, size, bs, cfg.samples_per_image,
                           cfg.workers, cfg.seed)
         print(f"size {size}, bs {bs}: {len(data.train_dl)} train / {len(data.valid_dl)} valid "
@@ -172,22 +162,9 @@ def train_colorizer(cfg: ColorizeTrainConfig, cbs: Sequence[Callback] = ()) -> d
             learn = make_learner(data)
             if resume:
                 print(f"resuming {run.path}: phase {i + 1}, epoch {first + 1} of {n_epochs}")
-        if frozen and cfg.pretrained:
-            learn.freeze()
-            lrs = slice(cfg.lr * 3)
-        else:
-            learn.unfreeze()
-            lrs = slice(cfg.lr / 1000, cfg.lr) if cfg.pretrained else cfg.lr
-        saver = SaveEveryEpoch(run.state, phase=i, run=settings)
         epochs_before = len(learn.recorder.history)
-        try:
-            learn.fit_one_cycle(n_epochs, lrs, pct_start=0.8 if frozen else 0.3,
-                                cbs=[TerminateOnNaN(), saver, *extra, *cbs], start_epoch=first)
-        except FloatingPointError as e:
-            if not run.state.with_suffix(".safetensors").is_file():
-                raise
-            raise FloatingPointError(f"{e}; the last good epoch is kept in {run.state_dir} (a "
-                                     "rerun with a lower --lr needs --overwrite)") from None
+        fit_phase(learn, run, settings, i, n_epochs, frozen, cfg.pretrained, cfg.lr, first,
+                  [*extra, *cbs])
         ran[i] = first + len(learn.recorder.history) - epochs_before
     if learn is None:  # every epoch was done before an interruption: finish from the saved state
         learn = make_learner(data_at(cfg.size[-1]))

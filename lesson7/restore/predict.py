@@ -11,7 +11,6 @@ failure or Ctrl-C never leaves a partial output.
 
 from __future__ import annotations
 
-import sys
 from collections import Counter
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from lesson7.configs.restore import PredictConfig
 from lesson7.data.images import open_pil_image
 from lesson7.data.items import get_image_files
 from lesson7.restore.png_writer import write_png
+from lesson7.restore.predict_loop import predict_each
 from lesson7.restore.restorer import Restorer
 from lesson7.restore.shipped import shipped_model_path
 
@@ -142,35 +142,15 @@ def restore_file(restorer: Restorer, src: Path, dest: Path, cfg: PredictConfig) 
 
 def predict_images(cfg: PredictConfig) -> list[tuple[Path, str]]:
     """Restore every input into cfg.out; returns the (file, reason) pairs that failed."""
-    import torch
-    from tqdm.auto import tqdm
-
     from lesson7.train.learner import pick_device
 
     checkpoint, images = model_and_images(cfg.paths)
     plan = plan_outputs(images, cfg.out)
     restorer = Restorer.load(checkpoint or shipped_model_path(), pick_device(cfg.device))
-    failures: list[tuple[Path, str]] = []
-    done = skipped = 0
-    bar = tqdm(plan, desc="restore", unit="img", disable=not sys.stderr.isatty())
-    for src, dest in bar:
-        if dest.exists() and not cfg.overwrite:
-            skipped += 1
-            bar.write(f"{src} -> {dest}: already there, skipped (--overwrite redoes it)",
-                      file=sys.stdout)
-            continue
-        try:
-            w, h = restore_file(restorer, src, dest, cfg)
-        except (ValueError, OSError) as e:  # undecodable, too large, unreadable: named below
-            failures.append((src, str(e)))
-            continue
-        except (MemoryError, torch.OutOfMemoryError):  # this image; the next may fit
-            failures.append((src, f"out of memory; try a smaller --tile (now {cfg.tile})"))
-            continue
-        done += 1
-        bar.write(f"{src} -> {dest} ({w}x{h})", file=sys.stdout)
-    bar.close()
-    print(f"{done} restored, {skipped} skipped (already there), {len(failures)} failed")
-    for f, why in failures:
-        print(f"FAILED {f}: {why}", file=sys.stderr)
-    return failures
+    counts = predict_each(plan, lambda src, dest: restore_file(restorer, src, dest, cfg),
+                          desc="restore", overwrite=cfg.overwrite,
+                          out_of_memory=f"out of memory; try a smaller --tile (now {cfg.tile})")
+    print(f"{counts.done} restored, {counts.skipped} skipped (already there), "
+          f"{len(counts.failures)} failed")
+    counts.print_failures()
+    return counts.failures

@@ -29,13 +29,10 @@ from lesson7.models.sr_unet import SRUnet
 from lesson7.models.unet import DynamicUnet
 from lesson7.restore.band_resize import resize_band, resize_rows
 from lesson7.restore.tiles import predict_tiled, tiled_bands
-from lesson7.train.checkpoint import load_checkpoint, read_metadata, save_checkpoint
+from lesson7.train.saved_model import SavedModelKind, TrainedModel
 
 __all__ = ["UnetConfig", "build_unet", "Restorer", "resolve_checkpoint", "pil_to_tensor",
            "tensor_to_pil", "to_uint8_rows_"]
-
-CHECKPOINT_NAME = "model"
-
 
 @dataclass
 class UnetConfig:
@@ -82,60 +79,30 @@ def build_unet(cfg: UnetConfig, pretrained: bool = False,
                        last_cross=cfg.last_cross, bottle=cfg.bottle, norm_type=cfg.norm_type)
 
 
+RESTORE_MODEL = SavedModelKind(task="restore", config_cls=UnetConfig, build=build_unet,
+                               name="restore checkpoint", noun="model",
+                               train_command="lesson7 restore train", required=("arch",),
+                               refuse_other_files=True)
+"""How a restorer is saved and loaded (`lesson7.train.saved_model`)."""
+
+
 def resolve_checkpoint(path: str | os.PathLike) -> Path:
     """A run folder (-> its model.safetensors) or a checkpoint path, checked to exist."""
-    p = Path(path)
-    if p.is_dir():
-        p = p / f"{CHECKPOINT_NAME}.safetensors"
-    elif p.suffix != ".safetensors":
-        if p.is_file() and not p.with_suffix(".safetensors").is_file() and p.suffix != ".json":
-            from lesson7.train.checkpoint import not_safetensors
-
-            raise ValueError(f"{not_safetensors(p)}; pass a run folder of `lesson7 restore "
-                             "train` or its model.safetensors")
-        p = p.with_suffix(".safetensors")
-    if not p.is_file():
-        raise ValueError(f"no restore checkpoint at {path} (looked for {p})")
-    return p
+    return RESTORE_MODEL.resolve(path)
 
 
-class Restorer:
-    """A restoration model with its pre/post-processing."""
+class Restorer(TrainedModel):
+    """A restoration model with its pre/post-processing; `Restorer.load(run)` rebuilds one
+    from a run folder of `lesson7 restore train`, `save` writes one."""
+
+    kind = RESTORE_MODEL
+    cfg: UnetConfig
 
     def __init__(self, model: nn.Module, cfg: UnetConfig, device: str | torch.device = "cpu"):
-        self.model = model.to(device).eval()
-        self.cfg = cfg
-        self.device = torch.device(device)
+        super().__init__(model, cfg, device)
         c = cfg.in_channels
         self.mean = torch.tensor(cfg.mean[:c], device=self.device).view(c, 1, 1)
         self.std = torch.tensor(cfg.std[:c], device=self.device).view(c, 1, 1)
-
-    def save(self, path: str | os.PathLike, **meta: Any) -> Path:
-        """Checkpoint + metadata (task, every UnetConfig field, `meta`)."""
-        from dataclasses import asdict
-
-        return save_checkpoint(path, self.model, task="restore", **asdict(self.cfg), **meta)
-
-    @classmethod
-    def load(cls, path: str | os.PathLike, device: str | torch.device = "cpu") -> Restorer:
-        """Rebuild from a run folder or checkpoint saved by `save` (or `restore train`)."""
-        ckpt = resolve_checkpoint(path)
-        meta_file = ckpt.with_suffix(".json")
-        if not meta_file.is_file():
-            raise ValueError(f"{meta_file} is missing: it says how to rebuild the model in "
-                             f"{ckpt.name} (copy it along with the weights)")
-        meta = read_metadata(ckpt)  # invalid JSON -> a ValueError naming the file
-        if meta.get("task") != "restore" or "arch" not in meta:
-            raise ValueError(f"{ckpt} is not a restore checkpoint ({meta_file} says task="
-                             f"{meta.get('task')!r}); pass a run folder of `lesson7 restore train`")
-        try:
-            cfg = UnetConfig.from_meta(meta)
-            model = build_unet(cfg)
-        except (TypeError, ValueError, KeyError) as e:
-            raise ValueError(f"{meta_file} does not describe a model that can be built "
-                             f"({type(e).__name__}: {e})") from None
-        load_checkpoint(ckpt, model)  # mismatched architecture -> one readable ValueError
-        return cls(model, cfg, device)
 
     def _run(self, x: Tensor) -> Tensor:                  # x: (1, C, h, w) normalised
         return self.model(x)

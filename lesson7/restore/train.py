@@ -38,8 +38,9 @@ from lesson7.models.layers import NormType
 from lesson7.models.unet import DynamicUnet, Size, unet_splitter
 from lesson7.restore.restorer import Restorer, UnetConfig, build_unet, tensor_to_pil
 from lesson7.runs import RunFolder, config_dict
-from lesson7.train.callbacks import Callback, SaveEveryEpoch, TerminateOnNaN
+from lesson7.train.callbacks import Callback
 from lesson7.train.learner import Learner
+from lesson7.train.progressive import batch_size_at, fit_phase, progressive_phases
 from lesson7.train.seed import seed_everything
 
 __all__ = ["train_restorer", "unet_learner", "make_pairs", "build_data", "save_results", "min_pairs",
@@ -166,17 +167,6 @@ def _loss_and_metrics(cfg: RestoreTrainConfig):
     return (MSELossFlat() if cfg.loss == "mse" else L1LossFlat()), []
 
 
-def _phases(cfg: RestoreTrainConfig) -> list[tuple[int, bool, int]]:
-    """(size, frozen, epochs) in order: per size, a frozen then an unfrozen one-cycle."""
-    phases = []
-    for size in cfg.size:
-        if cfg.epochs:
-            phases.append((size, True, cfg.epochs))
-        if cfg.unfreeze_epochs:
-            phases.append((size, False, cfg.unfreeze_epochs))
-    return phases
-
-
 def unet_config(cfg: RestoreTrainConfig) -> UnetConfig:
     """What rebuilds the U-Net that `cfg` trains (saved with the model)."""
     d = degradation(cfg.degrade) if cfg.degrade else None
@@ -198,14 +188,9 @@ def train_restorer(cfg: RestoreTrainConfig, cbs: Sequence[Callback] = ()) -> dic
     device = pick_device(cfg.device)  # an unusable --device fails before any data is made
     run = RunFolder(cfg.out)
     settings = {k: v for k, v in config_dict(cfg).items() if k in RUN_SETTINGS}
-    run.remove_partial_files()  # left by a killed run
-    resume = run.resume_point(settings, overwrite=cfg.overwrite, config_cls=type(cfg))
-    if resume is None:
-        done = run.finished_run(settings, overwrite=cfg.overwrite, config_cls=type(cfg))
-        if done is not None:
-            print(f"{run.path} already holds the finished run of these settings "
-                  f"({run / 'model.safetensors'}); nothing to do (--overwrite trains it again)")
-            return done
+    resume, done = run.resume_or_finished(settings, overwrite=cfg.overwrite, config_cls=type(cfg))
+    if done is not None:
+        return done
     check_pair_count(cfg, *count_inputs(cfg))
     check_encoder(cfg)
     seed_everything(cfg.seed)
@@ -233,11 +218,12 @@ def train_restorer(cfg: RestoreTrainConfig, cbs: Sequence[Callback] = ()) -> dic
             learn.recorder.history = list(resume.get("history", []))
         return learn
 
-    for i, (size, frozen, n_epochs) in enumerate(_phases(cfg)):
+    for i, (size, frozen, n_epochs) in enumerate(progressive_phases(cfg.size, cfg.epochs,
+                                                                    cfg.unfreeze_epochs)):
         first = start_epoch if i == start_phase else 0
         if i < start_phase or first >= n_epochs:
             continue
-        bs = max(1, round(cfg.bs * (cfg.size[0] / size) ** 2))
+        bs = batch_size_at(cfg.bs, cfg.size[0], size)
         if size != data_size:
             data = build_data(pairs, size, bs, bicubic, cfg.valid_pct, cfg.workers)
             print(f"size {size}, bs {bs}: {len(data.train_dl)} train / {len(data.valid_dl)} "
@@ -249,24 +235,10 @@ def train_restorer(cfg: RestoreTrainConfig, cbs: Sequence[Callback] = ()) -> dic
             learn = make_learner(data)
             if resume:
                 print(f"resuming {run.path}: phase {i + 1}, epoch {first + 1} of {n_epochs}")
-        if frozen and not cfg.scratch:
-            learn.freeze()
-            lrs = slice(cfg.lr * 3)
-        else:
-            learn.unfreeze()
-            lrs = cfg.lr if cfg.scratch else slice(cfg.lr / 1000, cfg.lr)
-        saver = SaveEveryEpoch(run.state, phase=i, run=settings)  # the resume point
-        try:
-            learn.fit_one_cycle(n_epochs, lrs, pct_start=0.8 if frozen else 0.3,
-                                cbs=[TerminateOnNaN(), saver, *cbs], start_epoch=first)
-        except FloatingPointError as e:
-            if not run.state.with_suffix(".safetensors").is_file():
-                raise
-            raise FloatingPointError(f"{e}; the last good epoch is kept in {run.state_dir} (a "
-                                     "rerun with a lower --lr needs --overwrite, which discards "
-                                     "it)") from None
+        fit_phase(learn, run, settings, i, n_epochs, frozen, not cfg.scratch, cfg.lr, first, cbs,
+                  rerun_hint="a rerun with a lower --lr needs --overwrite, which discards it")
     if learn is None:  # every epoch was done before an interruption: finish from the saved state
-        bs = max(1, round(cfg.bs * (cfg.size[0] / cfg.size[-1]) ** 2))
+        bs = batch_size_at(cfg.bs, cfg.size[0], cfg.size[-1])
         learn = make_learner(build_data(pairs, cfg.size[-1], bs, bicubic, cfg.valid_pct,
                                         cfg.workers))
     Restorer(learn.model, ucfg).save(run / "model", run_config=config_dict(cfg), run=settings,
