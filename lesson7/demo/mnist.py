@@ -59,7 +59,7 @@ def stage_mnist(ctx: StageContext) -> StageReport:
         summary="A ResNet-ish CNN built from the lesson's conv_layer and res_block (41,132 "
                 "parameters) learns to read handwritten digits, trained with one-cycle.")
     with ctx.progress.step(f"training the lesson ResNet, {cfg.epochs} epochs on 1,000 digits"), \
-            one_thread():
+            one_thread(ctx):
         m = train_mnist(cfg)
     with ctx.progress.step("predictions on the 500 held-out digits, top losses"):
         images, probs, targets = validation_predictions(cfg)

@@ -60,7 +60,7 @@ def stage_numbers(ctx: StageContext) -> StageReport:
         command="lesson7 numbers --model 5" + (f" --epochs {epochs}" if cfg.epochs else ""),
         summary="A 2-layer GRU reads numbers written as words (\"eight thousand one hundred "
                 "two , ...\") and predicts the next word; accuracy over every position.")
-    with one_thread():  # a 64-unit GRU gains nothing from a second thread, and loses to contention
+    with one_thread(ctx):  # a 64-unit GRU gains nothing from a second thread, and loses to contention
         with ctx.progress.step(f"training Model5 (2-layer GRU), {epochs} epochs"):
             m = train_numbers(cfg)
         with ctx.progress.step("sample predictions on validation text"):

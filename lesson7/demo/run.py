@@ -124,7 +124,9 @@ def run_demo(cfg: DemoConfig) -> dict[str, Any]:
             atomic_write_json(summary_path, summary)
             progress.note(f"FAILED: {type(e).__name__}: {e}")
             continue
-        rep.device, rep.wall_time_s = device_desc, round(time.perf_counter() - t0, 2)
+        rep.device = (f"cpu (trained on 1 thread of {torch.get_num_threads()})"
+                      if device == "cpu" and ctx.trained_on_one_thread else device_desc)
+        rep.wall_time_s = round(time.perf_counter() - t0, 2)
         report = rep.to_json()
         check_report(report, stage_dir)
         atomic_write_json(stage_dir / REPORT_NAME, report)

@@ -44,6 +44,9 @@ def test_quick_demo_runs_every_stage_offline(tmp_path, monkeypatch, capsys):
         assert report["figures"] and report["wall_time_s"] > 0
         assert report["galleries"] or report["texts"]  # images, or (numbers) sample predictions
         reports[name] = report
+    # the tiny models train on one thread, and their device line says so
+    assert {n for n, r in reports.items() if "trained on 1 thread" in r["device"]} == {
+        "mnist", "numbers", "wgan"}
     unavailable = {n: {u["name"]: u["reason"] for u in r["unavailable"]} for n, r in reports.items()}
     # no AlexNet here: LPIPS is reported unavailable, and the stages still show their images
     assert "no ImageNet AlexNet weights" in unavailable["restore"]["LPIPS"]
