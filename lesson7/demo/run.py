@@ -10,6 +10,7 @@ written with `lesson7.report.write_report`, when that module is installed.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import time
 import traceback
@@ -82,7 +83,23 @@ def write_html_report(stage_dirs: list[Path], path: Path) -> Path | None:
 
 
 def run_demo(cfg: DemoConfig) -> dict[str, Any]:
-    """Run the chosen stages in order; returns {stage: {"status", "report"|"error"}}."""
+    """Run the chosen stages in order, offline; returns {stage: {"status", "report"|"error"}}.
+
+    The demo promises no downloads: LESSON7_OFFLINE is set while it runs, so a metric whose
+    ImageNet weights are not already on this machine (LPIPS's AlexNet) is reported unavailable
+    instead of fetched by torchvision."""
+    previous = os.environ.get("LESSON7_OFFLINE")
+    os.environ["LESSON7_OFFLINE"] = "1"
+    try:
+        return _run_demo(cfg)
+    finally:
+        if previous is None:
+            del os.environ["LESSON7_OFFLINE"]
+        else:
+            os.environ["LESSON7_OFFLINE"] = previous
+
+
+def _run_demo(cfg: DemoConfig) -> dict[str, Any]:
     import torch
 
     from lesson7.train.learner import pick_device

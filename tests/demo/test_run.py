@@ -3,6 +3,7 @@ torchvision cache. Every stage runs (none skipped), writes a valid report.json, 
 its images; what cannot be computed here is listed as unavailable with a reason."""
 
 import json
+import os
 
 import pytest
 
@@ -29,8 +30,12 @@ def test_quick_demo_runs_every_stage_offline(tmp_path, monkeypatch, capsys):
         monkeypatch.setenv(var, str(tmp_path / sub))
     monkeypatch.chdir(tmp_path)
     out = tmp_path / "demo"
+    monkeypatch.delenv("LESSON7_OFFLINE", raising=False)
     assert main(["demo", "--quick", "--device", "cpu", "--out", str(out)]) == 0
-    printed = capsys.readouterr().out
+    captured = capsys.readouterr()
+    printed = captured.out
+    assert "Downloading" not in captured.err  # offline: torchvision is never asked to fetch AlexNet
+    assert "LESSON7_OFFLINE" not in os.environ  # set only while the demo runs
     for i, name in enumerate(STAGE_NAMES, 1):  # the progress display: a header and numbered steps
         assert f"=== [{i}/6] {name}: " in printed and f"[{i}/6 {name} 1/" in printed
     assert "report: " in printed and (out / "report.html").is_file()
