@@ -81,8 +81,7 @@ def build_unet(cfg: UnetConfig, pretrained: bool = False,
 
 RESTORE_MODEL = SavedModelKind(task="restore", config_cls=UnetConfig, build=build_unet,
                                name="restore checkpoint", noun="model",
-                               train_command="lesson7 restore train", required=("arch",),
-                               refuse_other_files=True)
+                               train_command="lesson7 restore train", required=("arch",))
 """How a restorer is saved and loaded (`lesson7.train.saved_model`)."""
 
 

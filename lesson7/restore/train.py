@@ -235,8 +235,7 @@ def train_restorer(cfg: RestoreTrainConfig, cbs: Sequence[Callback] = ()) -> dic
             learn = make_learner(data)
             if resume:
                 print(f"resuming {run.path}: phase {i + 1}, epoch {first + 1} of {n_epochs}")
-        fit_phase(learn, run, settings, i, n_epochs, frozen, not cfg.scratch, cfg.lr, first, cbs,
-                  rerun_hint="a rerun with a lower --lr needs --overwrite, which discards it")
+        fit_phase(learn, run, settings, i, n_epochs, frozen, not cfg.scratch, cfg.lr, first, cbs)
     if learn is None:  # every epoch was done before an interruption: finish from the saved state
         bs = batch_size_at(cfg.bs, cfg.size[0], cfg.size[-1])
         learn = make_learner(build_data(pairs, cfg.size[-1], bs, bicubic, cfg.valid_pct,

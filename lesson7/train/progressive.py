@@ -41,15 +41,14 @@ def batch_size_at(bs: int, first_size: int, size: int) -> int:
 
 def fit_phase(learn: Any, run: RunFolder, settings: dict[str, Any], phase: int, n_epochs: int,
               frozen: bool, pretrained: bool, lr: float, start_epoch: int = 0,
-              cbs: Sequence[Callback] = (),
-              rerun_hint: str = "a rerun with a lower --lr needs --overwrite") -> None:
+              cbs: Sequence[Callback] = ()) -> None:
     """One phase: frozen, `slice(3 * lr)` with pct_start 0.8 (only the new layers train);
     unfrozen, `slice(lr / 1000, lr)` with pct_start 0.3. A from-scratch encoder (not
     `pretrained`) is never frozen and gets `lr` in every layer group: discriminative LRs
     protect pretrained features, and random ones have none to protect.
 
     A NaN/inf loss stops training with a FloatingPointError naming the last good epoch's
-    state in `run`, and `rerun_hint`.
+    state in `run` (which a rerun with --overwrite discards).
     """
     if frozen and pretrained:
         learn.freeze()
@@ -65,4 +64,5 @@ def fit_phase(learn: Any, run: RunFolder, settings: dict[str, Any], phase: int, 
         if not run.state.with_suffix(".safetensors").is_file():
             raise
         raise FloatingPointError(f"{e}; the last good epoch is kept in {run.state_dir} "
-                                 f"({rerun_hint})") from None
+                                 "(a rerun with a lower --lr needs --overwrite, which discards it)"
+                                 ) from None

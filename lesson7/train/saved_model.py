@@ -47,9 +47,6 @@ class SavedModelKind:
     """The command that writes a run folder of this kind, named in the errors."""
     required: tuple[str, ...] = ()
     """Metadata keys besides "task" without which the file is not of this kind."""
-    refuse_other_files: bool = False
-    """A path to an existing file that is not safetensors (a pickled .pth) is refused as such,
-    instead of looking for the .safetensors beside it."""
     describe: Callable[[Any], str] | None = None
     """config -> its settings in words; when given, weights that do not fit the model are
     reported with those settings (else with `load_checkpoint`'s own error)."""
@@ -65,8 +62,9 @@ class SavedModelKind:
         if p.is_dir():
             p = p / f"{CHECKPOINT_NAME}.safetensors"
         elif p.suffix != ".safetensors":
-            if (self.refuse_other_files and p.is_file() and p.suffix != ".json"
-                    and not p.with_suffix(".safetensors").is_file()):
+            # a pickled .pth (or any other existing file) is refused as such, not mistaken for
+            # a missing checkpoint: we never unpickle a model file
+            if p.is_file() and p.suffix != ".json" and not p.with_suffix(".safetensors").is_file():
                 raise ValueError(f"{not_safetensors(p)}; pass a run folder of `{self.train_command}"
                                  "` or its model.safetensors")
             p = p.with_suffix(".safetensors")

@@ -125,6 +125,10 @@ def test_a_config_that_does_not_match_the_weights_is_refused_by_name(tiny_colori
         Colorizer.load(bad)
     with pytest.raises(ValueError, match="no colorizer at"):
         Colorizer.load(tmp_path / "nowhere")
+    pickled = tmp_path / "colorizer.pth"  # a pickle is refused as such, never unpickled
+    torch.save({"weight": torch.zeros(1)}, pickled)
+    with pytest.raises(ValueError, match=r"colorizer\.pth is a pickle .*never unpickles"):
+        Colorizer.load(pickled)
 
 
 def test_shipped_budget_model_is_small():

@@ -22,7 +22,7 @@ class TinyConfig:
 
 KIND = SavedModelKind(task="tiny", config_cls=TinyConfig, build=lambda c: nn.Linear(2, c.width),
                       name="tiny model", noun="model", train_command="lesson7 tiny train",
-                      required=("width",), refuse_other_files=True,
+                      required=("width",),
                       describe=lambda c: f"width={c.width}")
 
 
