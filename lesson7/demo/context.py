@@ -40,7 +40,7 @@ class StageContext:
 
 
 @contextmanager
-def one_thread(ctx: StageContext | None = None) -> Iterator[None]:
+def one_thread(ctx: StageContext) -> Iterator[None]:
     """Torch on one thread for the tiny models (the mnist ResNet, the GRU, the 16-feature WGAN):
     they gain little from a second thread, and on a busy machine two threads are many times
     slower (measured here at load 9: the mnist stage's 30 epochs took 480 s on two threads,
@@ -49,8 +49,7 @@ def one_thread(ctx: StageContext | None = None) -> Iterator[None]:
 
     before = torch.get_num_threads()
     torch.set_num_threads(1)
-    if ctx is not None:
-        ctx.trained_on_one_thread = True
+    ctx.trained_on_one_thread = True
     try:
         yield
     finally:

@@ -10,7 +10,8 @@ from lesson7.tasks import add_command
 
 
 def register(subparsers) -> None:
-    add_command(subparsers, "ui", UiConfig, run, "a local web page: drop a photo, get it restored or colorized")
+    add_command(subparsers, "ui", UiConfig, run,
+                "a local web page: drop a photo, get it restored or colorized")
 
 
 def run(cfg: UiConfig) -> int:
