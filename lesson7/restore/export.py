@@ -88,7 +88,7 @@ def fold_parametrizations(model: nn.Module) -> nn.Module:
 
 def _metadata(cfg: UnetConfig, source: str, max_abs_diff: float | None) -> dict[str, str]:
     """The `metadata_props` of the ONNX file: the input/output convention and the model config."""
-    c_out = cfg.in_channels if cfg.upscale > 1 else cfg.n_out
+    c_out = cfg.in_channels if cfg.sr_unet else cfg.n_out
     return {
         "lesson7.version": __version__,
         "lesson7.source": source,

@@ -56,6 +56,17 @@ class UnetConfig:
     """The model enlarges its input by this itself (an `SRUnet`); 1 for the lesson's U-Net."""
     features: int = 32
     """`SRUnet`: channels of the U-Net output and the upsampling tail."""
+    unshuffle: int = 1
+    """`SRUnet`: the U-Net runs on the input folded d x d into channels (d = this); with
+    `upscale` 1 a same-size restorer at 1/d² of the U-Net's cost."""
+    cut: int | None = None
+    """Keep only the encoder's first `cut` children (fastai's `create_body(cut=...)`), e.g. 5 for
+    EfficientNet-Lite0 up to stage 4 (80 channels, 1/16): a smaller model."""
+
+    @property
+    def sr_unet(self) -> bool:
+        """Whether this describes an `SRUnet` (the U-Net on the low-resolution or folded input)."""
+        return self.upscale > 1 or self.unshuffle > 1
 
     @classmethod
     def from_meta(cls, meta: dict[str, Any]) -> UnetConfig:
@@ -68,12 +79,18 @@ class UnetConfig:
 
 def build_unet(cfg: UnetConfig, pretrained: bool = False,
                weights_path: str | os.PathLike | None = None) -> nn.Module:
-    """The DynamicUnet (or, with `upscale` > 1, the SRUnet) described by `cfg`."""
+    """The DynamicUnet (or, with `upscale` or `unshuffle` > 1, the SRUnet) described by `cfg`."""
     encoder = create_encoder(cfg.arch, pretrained=pretrained, weights_path=weights_path,
-                             in_channels=cfg.in_channels)
-    if cfg.upscale > 1:
+                             in_channels=cfg.in_channels * cfg.unshuffle ** 2)
+    if cfg.cut is not None:
+        if not 1 <= cfg.cut <= len(encoder):
+            raise ValueError(f"cut {cfg.cut} is outside 1..{len(encoder)}, the {cfg.arch} "
+                             f"encoder's children")
+        encoder = nn.Sequential(*list(encoder)[:cfg.cut])
+    if cfg.sr_unet:
         return SRUnet(encoder, cfg.upscale, cfg.features, cfg.img_size, blur=cfg.blur,
-                      self_attention=cfg.self_attention, norm_type=cfg.norm_type)
+                      self_attention=cfg.self_attention, norm_type=cfg.norm_type,
+                      unshuffle=cfg.unshuffle)
     return DynamicUnet(encoder, cfg.n_out, cfg.img_size, blur=cfg.blur,
                        self_attention=cfg.self_attention, y_range=cfg.y_range,
                        last_cross=cfg.last_cross, bottle=cfg.bottle, norm_type=cfg.norm_type)
