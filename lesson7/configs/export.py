@@ -8,7 +8,9 @@ from pathlib import Path
 from lesson7.configs.flags import check_at_least, check_positive, flag
 
 SHIPPED = "shipped"
-"""The MODEL name of the restorer that ships inside the package."""
+"""The MODEL name of the x4 restorer that ships inside the package."""
+SHIPPED_X1 = "shipped-x1"
+"""The MODEL name of the same-size restorer that ships inside the package."""
 
 
 @dataclass(kw_only=True)
@@ -23,8 +25,9 @@ class ExportConfig:
     difference than --tolerance is an error and writes nothing.
     """
 
-    model: str = flag(positional=True, metavar="RUN|shipped")
-    """Run folder, model.safetensors, or "shipped" for the model inside the package."""
+    model: str = flag(positional=True, metavar="RUN|shipped|shipped-x1")
+    """Run folder, model.safetensors, or "shipped" / "shipped-x1" for the x4 / same-size
+    restorer inside the package."""
     onnx: Path = flag(metavar="OUT.onnx")
     """Where to write the ONNX model (atomically)."""
     opset: int = flag(17)

@@ -132,8 +132,9 @@ class PredictConfig:
 
     `restore predict [RUN] IMAGES... --out DIR`: the first path is the model when it is a run
     folder (it holds model.safetensors, model.json or config.json) or a .safetensors file;
-    otherwise every path is an image or a folder of images and the model shipped with lesson7
-    restores them (lesson7/assets/restorer_x4.safetensors).
+    otherwise every path is an image or a folder of images and a model shipped with lesson7
+    restores them: lesson7/assets/restorer_x4.safetensors, or restorer_x1.safetensors (same
+    size, much faster) for --scale 1.
 
     Outputs are PNGs under --out: OUT/<path relative to the folder given>, or OUT/<name> for
     files named directly, with the suffix replaced by .png (sub/a.jpg -> OUT/sub/a.png). When
@@ -155,7 +156,8 @@ class PredictConfig:
     overlap: int = flag(32)
     """Tile overlap in px (blended)."""
     scale: float | None = flag(None)
-    """Enlarge by this factor (default: the model's own scale)."""
+    """Enlarge by this factor (default: the model's own scale). Without a RUN, --scale 1 (or
+    below) uses the shipped same-size restorer, any other scale the shipped x4 one."""
     max_megapixels: float = flag(100.0)
     """Refuse an image whose output would have more pixels than this (in millions)."""
     overwrite: bool = flag(False)

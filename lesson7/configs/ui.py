@@ -15,8 +15,9 @@ class UiConfig:
 
     Open the printed address in a browser: drop (or choose) a photo, pick the task, and watch it
     queue and work; the result comes with a before/after slider and a download button. It is
-    the same image `lesson7 restore predict PHOTO --out DIR` (or `lesson7 colorize PHOTO --out
-    DIR --force`) writes. Colorize is offered when a colorizer is installed with lesson7 or
+    the same image `lesson7 restore predict PHOTO --out DIR` (`--scale 1` for "clean", the
+    shipped same-size restorer offered without --model; `lesson7 colorize PHOTO --out DIR
+    --force` for colorize) writes. Colorize is offered when a colorizer is installed with lesson7 or
     named by --colorize-model. One photo is processed at a time; others wait in a queue
     (--max-queue). Uploads larger than --max-upload-mb or with more than --max-megapixels
     pixels are refused with a message, before anything is decoded. Uploads and results live

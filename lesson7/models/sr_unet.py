@@ -83,8 +83,12 @@ def fold_blocks(x: Tensor, d: int) -> Tensor:
     multiple of d."""
     h, w = x.shape[-2:]
     x = F.pad(x, (0, (d - w % d) % d, 0, (d - h % d) % d), mode="replicate")
-    z = F.pixel_unshuffle(x, d)                       # (B, C*d², H/d, W/d), colour major
-    return z.unflatten(1, (x.shape[1], d * d)).transpose(1, 2).flatten(1, 2)
+    # F.pixel_unshuffle with the channels reordered would do, but its ONNX export freezes the
+    # output's height and width at the traced size; these reshapes keep them dynamic.
+    b, c, h, w = x.shape
+    z = x.reshape(b, c, h // d, d, w // d, d)         # (B, C, H/d, dy, W/d, dx)
+    z = z.permute(0, 3, 5, 1, 2, 4)                   # (B, dy, dx, C, H/d, W/d)
+    return z.reshape(b, d * d * c, h // d, w // d)
 
 
 def sr_unet_splitter(model: SRUnet) -> list[list[nn.Parameter]]:

@@ -37,7 +37,7 @@ from torch import Tensor, nn
 from torch.nn.utils import parametrize
 
 from lesson7 import __version__
-from lesson7.configs.export import SHIPPED, ExportConfig
+from lesson7.configs.export import SHIPPED, SHIPPED_X1, ExportConfig
 from lesson7.files import atomic_path
 from lesson7.restore.restorer import Restorer, UnetConfig, build_unet
 
@@ -61,8 +61,8 @@ def _require(module: str, package: str, why: str) -> Any:
 
 
 def _model_path(name: str) -> Path | str:
-    """A run folder or checkpoint, or the shipped model's file for "shipped"."""
-    if name != SHIPPED:
+    """A run folder or checkpoint, or a shipped model's file for "shipped" / "shipped-x1"."""
+    if name not in (SHIPPED, SHIPPED_X1):
         return name
     try:
         from lesson7.restore.shipped import shipped_model_path
@@ -71,7 +71,7 @@ def _model_path(name: str) -> Path | str:
             raise
         raise ValueError("this install has no shipped restorer (lesson7/restore/shipped.py); "
                          "give a run folder instead") from None
-    return shipped_model_path()
+    return shipped_model_path(1 if name == SHIPPED_X1 else None)
 
 
 def fold_parametrizations(model: nn.Module) -> nn.Module:

@@ -146,7 +146,7 @@ def predict_images(cfg: PredictConfig) -> list[tuple[Path, str]]:
 
     checkpoint, images = model_and_images(cfg.paths)
     plan = plan_outputs(images, cfg.out)
-    restorer = Restorer.load(checkpoint or shipped_model_path(), pick_device(cfg.device))
+    restorer = Restorer.load(checkpoint or shipped_model_path(cfg.scale), pick_device(cfg.device))
     counts = predict_each(plan, lambda src, dest: restore_file(restorer, src, dest, cfg),
                           desc="restore", overwrite=cfg.overwrite,
                           out_of_memory=f"out of memory; try a smaller --tile (now {cfg.tile})")

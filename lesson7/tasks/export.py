@@ -1,4 +1,4 @@
-"""`lesson7 export RUN|shipped --onnx OUT.onnx`: a trained restorer as ONNX (dynamic N, H, W),
+"""`lesson7 export RUN|shipped|shipped-x1 --onnx OUT.onnx`: a trained restorer as ONNX (dynamic N, H, W),
 checked against PyTorch with onnxruntime. Needs the `export` extra: pip install 'lesson7[export]'.
 """
 

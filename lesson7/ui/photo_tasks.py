@@ -55,8 +55,10 @@ def rows_with_progress(rows: Iterator[np.ndarray], height: int,
         progress(min(done / height, 1.0))
 
 
-def restore_task(restorer: Restorer, tile: int = 512, overlap: int = 32) -> PhotoTask:
-    """The restorer as a page task: the same steps, tiles and PNG as `lesson7 restore predict`."""
+def restore_task(restorer: Restorer, tile: int = 512, overlap: int = 32,
+                 name: str = "restore") -> PhotoTask:
+    """The restorer as a page task: the same steps, tiles and PNG as `lesson7 restore predict`
+    (at the model's own scale: x4, or x1 for the same-size restorer, offered as "clean")."""
     from lesson7.restore.png_writer import write_png
 
     scale = restorer.default_scale
@@ -66,10 +68,11 @@ def restore_task(restorer: Restorer, tile: int = 512, overlap: int = 32) -> Phot
         rows = restorer.restore_rows(img, None, tile, overlap)
         write_png(dest, size, rows_with_progress(rows, size[1], progress))
 
+    what = (f"enlarges the photo {scale:g} times" if scale != 1 else
+            "keeps the photo's size (fast, for large photos)")
     return PhotoTask(
-        name="restore", label=f"Restore (x{scale:g})",
-        description=(f"Removes blur, noise and JPEG blocks and enlarges the photo {scale:g} times "
-                     "(the lesson's U-Net restorer)."),
+        name=name, label=f"Restore (x{scale:g})",
+        description=f"Removes blur, noise and JPEG blocks and {what} (the lesson's U-Net restorer).",
         mode=restorer.mode, output_size=restorer.output_size, run=run)
 
 

@@ -33,8 +33,9 @@ def _require(module: str) -> Any:
 
 def load_tasks(cfg: UiConfig) -> list:
     """The page's tasks with their models loaded: restore (the shipped model or --model), then
-    colorize (--colorize-model, else the shipped colorizer when installed, else not offered:
-    a note says why). A model named by a flag that cannot load is an error."""
+    clean (the shipped same-size restorer, when --model is not given), then colorize
+    (--colorize-model, else the shipped colorizer when installed, else not offered: a note says
+    why). A model named by a flag that cannot load is an error."""
     from lesson7.colorize.colorizer import Colorizer
     from lesson7.colorize.shipped import shipped_colorizer_path
     from lesson7.restore.restorer import Restorer
@@ -45,6 +46,9 @@ def load_tasks(cfg: UiConfig) -> list:
     device = pick_device(cfg.device)
     restorer = Restorer.load(cfg.model or shipped_model_path(), device)
     tasks = [restore_task(restorer, cfg.tile, cfg.overlap)]
+    if cfg.model is None:
+        same_size = Restorer.load(shipped_model_path(1), device)
+        tasks.append(restore_task(same_size, cfg.tile, cfg.overlap, name="clean"))
     try:
         colorizer = Colorizer.load(cfg.colorize_model or shipped_colorizer_path(), device)
     except ValueError as e:

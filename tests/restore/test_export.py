@@ -1,9 +1,10 @@
 """`lesson7 export`: the ONNX model matches PyTorch at sizes other than the traced one (dynamic
 batch, height and width), states its input/output convention, and bad input is one line, exit 2.
 
-Two tiny models cover both architectures: an SRUnet (x4) on EfficientNet-Lite0 (TF "same"
-padding, whose amount depends on the input size's parity) and the lesson's DynamicUnet on
-resnet18 (self-attention, sigmoid y_range). Random encoders, so no weights are needed.
+Three tiny models cover the architectures: an SRUnet (x4) on EfficientNet-Lite0 (TF "same"
+padding, whose amount depends on the input size's parity), the same-size SRUnet (the input
+folded 2 x 2 into channels, padded to even sizes, a cut encoder) and the lesson's DynamicUnet
+on resnet18 (self-attention, sigmoid y_range). Random encoders, so no weights are needed.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ TOL = 1e-4  # on normalised outputs; we see ~1e-6 (lite0 SRUnet) and ~1e-5 (resn
 MODELS = {
     "sr_x4_lite0": UnetConfig(arch="efficientnet_lite0", upscale=4, img_size=(32, 32),
                               y_range=None, scale=1.0, features=16),
+    "sr_x1_lite0": UnetConfig(arch="efficientnet_lite0", upscale=1, unshuffle=2, cut=5,
+                              img_size=(32, 32), y_range=None, scale=1.0, features=16),
     "unet_resnet18": UnetConfig(arch="resnet18", img_size=(32, 32), scale=1.0),
 }
 
@@ -41,7 +44,7 @@ MODELS = {
 def _save(cfg: UnetConfig, path) -> Restorer:
     torch.manual_seed(0)
     model = build_unet(cfg)
-    if cfg.upscale > 1:  # the SRUnet's last conv starts at zero (pure bicubic): give it weights
+    if cfg.sr_unet:  # the SRUnet's last conv starts at zero (pure bicubic): give it weights
         torch.nn.init.normal_(model.to_image.weight, std=0.05)
     restorer = Restorer(model, cfg)
     restorer.save(path / "model")
@@ -109,6 +112,15 @@ def test_cli_exports_the_shipped_model(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv(shipped.SHIPPED_MODEL_ENV, str(tmp_path / "model.safetensors"))
     assert main(["export", "shipped", "--onnx", str(tmp_path / "shipped.onnx"), "--no-check"]) == 0
     assert "unchecked" in capsys.readouterr().out
+
+
+def test_shipped_names_resolve_to_the_packaged_models(monkeypatch):
+    from lesson7.restore.export import _model_path
+
+    monkeypatch.delenv("LESSON7_SHIPPED_MODEL", raising=False)
+    assert _model_path("shipped").name == "restorer_x4.safetensors"
+    assert _model_path("shipped-x1").name == "restorer_x1.safetensors"
+    assert _model_path("runs/x") == "runs/x"
 
 
 def _one_line_error(capsys) -> str:

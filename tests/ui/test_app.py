@@ -108,6 +108,16 @@ def test_colorize_is_offered_when_a_colorizer_is_installed(tiny_restore_run, tin
         load_tasks(named)
 
 
+def test_without_model_flags_the_shipped_models_restore_clean_and_colorize(monkeypatch):
+    for var in ("LESSON7_SHIPPED_MODEL", "LESSON7_SHIPPED_COLORIZER"):
+        monkeypatch.delenv(var, raising=False)
+    tasks = {t.name: t for t in load_tasks(UiConfig(device="cpu"))}
+    assert list(tasks) == ["restore", "clean", "colorize"]
+    assert tasks["restore"].output_size((23, 17)) == (92, 68)
+    assert tasks["clean"].output_size((23, 17)) == (23, 17)    # the same-size restorer
+    assert tasks["clean"].label == "Restore (x1)" and "keeps the photo's size" in tasks["clean"].description
+
+
 def test_the_page_and_the_task_list():
     restorer_task = PhotoTask("restore", "Restore (x4)", "makes it better", "RGB",
                               lambda s: s, lambda img, dest, progress: None)
