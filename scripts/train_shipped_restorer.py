@@ -108,7 +108,8 @@ def main() -> None:
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
                             text=True).stdout.strip()
     recipe = {"data": [str(d) for d in args.hr], "n_photos": len(files), "crop": args.crop,
-              "scale": args.scale, "unshuffle": args.unshuffle, "cut": args.cut, "bs": args.bs, "frozen_epochs": args.frozen_epochs,
+              "scale": args.scale, "unshuffle": args.unshuffle, "cut": args.cut, "bs": args.bs,
+              "frozen_epochs": args.frozen_epochs,
               "epochs": args.epochs, "samples_per_image": args.samples_per_image, "lr": args.lr,
               "wd": args.wd, "loss": "L1", "seed": args.seed, "train_seconds": wall,
               "n_params": n_params, "commit": commit, "host": platform.node(),

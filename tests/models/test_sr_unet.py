@@ -99,9 +99,8 @@ def test_same_size_restorer_saves_loads_and_keeps_the_size(tmp_path):
     Restorer(model, cfg).save(tmp_path / "model")
     loaded = Restorer.load(tmp_path / "model.safetensors")
     assert loaded.cfg.unshuffle == 2 and loaded.cfg.cut == 5 and loaded.default_scale == 1.0
-    from PIL import Image
-
     import numpy as np
+    from PIL import Image
 
     img = Image.effect_noise((45, 31), 40).convert("RGB")
     for tile in (32, 512):  # in tiles (odd edges padded) and whole
