@@ -2,7 +2,7 @@
 
     python scripts/train_shipped_restorer.py --hr DIR [DIR ...] --out runs/shipped \
         [--arch efficientnet_lite0] [--epochs 12] [--bs 32] [--crop 256] [--scale 4]
-        [--unshuffle 2 --cut 5]   # with --scale 1: the same-size restorer (restorer_x1)
+        [--unshuffle 2 --encoder-depth 5]   # with --scale 1: the same-size restorer (restorer_x1)
 
 An `SRUnet` (the Dynamic U-Net on the low-resolution input, pixel-shuffle x4 at the end) on the
 pretrained encoder, trained with L1 on pairs made on the fly (`lesson7.data.sr_pairs`: random
@@ -52,7 +52,7 @@ def main() -> None:
     ap.add_argument("--features", type=int, default=32)
     ap.add_argument("--unshuffle", type=int, default=1,
                     help="fold d x d pixel blocks into channels first (SRUnet; 2 for --scale 1)")
-    ap.add_argument("--cut", type=int, default=None,
+    ap.add_argument("--encoder-depth", type=int, default=None,
                     help="keep the encoder's first N children (5: Lite0 up to stage 4)")
     ap.add_argument("--crop", type=int, default=256)
     ap.add_argument("--bs", type=int, default=32)
@@ -85,11 +85,11 @@ def main() -> None:
     lr_size = args.crop // args.scale
     cfg = UnetConfig(arch=args.arch, img_size=(lr_size, lr_size), y_range=None, norm_type="weight",
                      upscale=args.scale, features=args.features, scale=1.0,
-                     unshuffle=args.unshuffle, cut=args.cut)
+                     unshuffle=args.unshuffle, encoder_depth=args.encoder_depth)
     model = build_unet(cfg, pretrained=args.pretrained)
     n_params = sum(p.numel() for p in model.parameters())
-    print(f"{args.arch} SRUnet x{args.scale} (unshuffle {args.unshuffle}, cut {args.cut}): "
-          f"{n_params:,} parameters", flush=True)
+    print(f"{args.arch} SRUnet x{args.scale} (unshuffle {args.unshuffle}, encoder depth "
+          f"{args.encoder_depth}): {n_params:,} parameters", flush=True)
     learn = Learner(model, data, L1LossFlat(), splitter=sr_unet_splitter, wd=args.wd,
                     path=args.out, device=device)
     t0 = time.perf_counter()
@@ -108,8 +108,8 @@ def main() -> None:
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
                             text=True).stdout.strip()
     recipe = {"data": [str(d) for d in args.hr], "n_photos": len(files), "crop": args.crop,
-              "scale": args.scale, "unshuffle": args.unshuffle, "cut": args.cut, "bs": args.bs,
-              "frozen_epochs": args.frozen_epochs,
+              "scale": args.scale, "unshuffle": args.unshuffle,
+              "encoder_depth": args.encoder_depth, "bs": args.bs, "frozen_epochs": args.frozen_epochs,
               "epochs": args.epochs, "samples_per_image": args.samples_per_image, "lr": args.lr,
               "wd": args.wd, "loss": "L1", "seed": args.seed, "train_seconds": wall,
               "n_params": n_params, "commit": commit, "host": platform.node(),

@@ -59,9 +59,10 @@ class UnetConfig:
     unshuffle: int = 1
     """`SRUnet`: the U-Net runs on the input folded d x d into channels (d = this); with
     `upscale` 1 a same-size restorer at 1/d² of the U-Net's cost."""
-    cut: int | None = None
-    """Keep only the encoder's first `cut` children (fastai's `create_body(cut=...)`), e.g. 5 for
-    EfficientNet-Lite0 up to stage 4 (80 channels, 1/16): a smaller model."""
+    encoder_depth: int | None = None
+    """Encoder children kept (all when None; fastai's `create_body(cut=...)`, named as
+    `ColorizerConfig.encoder_depth`), e.g. 5 for EfficientNet-Lite0's stem + stages 1-4 (80
+    channels at 1/16): a smaller model."""
 
     @property
     def sr_unet(self) -> bool:
@@ -82,11 +83,11 @@ def build_unet(cfg: UnetConfig, pretrained: bool = False,
     """The DynamicUnet (or, with `upscale` or `unshuffle` > 1, the SRUnet) described by `cfg`."""
     encoder = create_encoder(cfg.arch, pretrained=pretrained, weights_path=weights_path,
                              in_channels=cfg.in_channels * cfg.unshuffle ** 2)
-    if cfg.cut is not None:
-        if not 1 <= cfg.cut <= len(encoder):
-            raise ValueError(f"cut {cfg.cut} is outside 1..{len(encoder)}, the {cfg.arch} "
-                             f"encoder's children")
-        encoder = nn.Sequential(*list(encoder)[:cfg.cut])
+    if cfg.encoder_depth is not None:
+        if not 1 <= cfg.encoder_depth <= len(encoder):
+            raise ValueError(f"encoder_depth {cfg.encoder_depth} is outside 1..{len(encoder)}, "
+                             f"the {cfg.arch} encoder's children")
+        encoder = nn.Sequential(*list(encoder)[:cfg.encoder_depth])
     if cfg.sr_unet:
         return SRUnet(encoder, cfg.upscale, cfg.features, cfg.img_size, blur=cfg.blur,
                       self_attention=cfg.self_attention, norm_type=cfg.norm_type,

@@ -78,27 +78,27 @@ def test_bad_sr_unet_settings_are_refused():
         SRUnet(_tiny_encoder(3), scale=1, unshuffle=2)
 
 
-def test_cut_keeps_the_first_encoder_children_and_is_checked():
-    cfg = UnetConfig(arch="efficientnet_lite0", upscale=1, unshuffle=2, cut=5, img_size=(32, 32),
+def test_encoder_depth_keeps_the_first_encoder_children_and_is_checked():
+    cfg = UnetConfig(arch="efficientnet_lite0", upscale=1, unshuffle=2, encoder_depth=5, img_size=(32, 32),
                      y_range=None, features=16)
     model = build_unet(cfg)
     full = create_encoder("efficientnet_lite0", pretrained=False, in_channels=12)
     assert len(model.unet.encoder) == 5
     assert model.unet.encoder[0][1].in_channels == 12   # the stem conv reads the folded input
     assert [type(m) for m in model.unet.encoder] == [type(m) for m in list(full)[:5]]
-    with pytest.raises(ValueError, match="cut 9 is outside 1..8"):
-        build_unet(UnetConfig(arch="efficientnet_lite0", upscale=4, cut=9, y_range=None))
+    with pytest.raises(ValueError, match="encoder_depth 9 is outside 1..8"):
+        build_unet(UnetConfig(arch="efficientnet_lite0", upscale=4, encoder_depth=9, y_range=None))
 
 
 def test_same_size_restorer_saves_loads_and_keeps_the_size(tmp_path):
-    cfg = UnetConfig(arch="efficientnet_lite0", upscale=1, unshuffle=2, cut=5, img_size=(32, 32),
+    cfg = UnetConfig(arch="efficientnet_lite0", upscale=1, unshuffle=2, encoder_depth=5, img_size=(32, 32),
                      y_range=None, features=16)
     torch.manual_seed(0)
     model = build_unet(cfg)
     nn.init.normal_(model.to_image.weight, std=0.05)
     Restorer(model, cfg).save(tmp_path / "model")
     loaded = Restorer.load(tmp_path / "model.safetensors")
-    assert loaded.cfg.unshuffle == 2 and loaded.cfg.cut == 5 and loaded.default_scale == 1.0
+    assert loaded.cfg.unshuffle == 2 and loaded.cfg.encoder_depth == 5 and loaded.default_scale == 1.0
     import numpy as np
     from PIL import Image
 

@@ -3,8 +3,8 @@ batch, height and width), states its input/output convention, and bad input is o
 
 Three tiny models cover the architectures: an SRUnet (x4) on EfficientNet-Lite0 (TF "same"
 padding, whose amount depends on the input size's parity), the same-size SRUnet (the input
-folded 2 x 2 into channels, padded to even sizes, a cut encoder) and the lesson's DynamicUnet
-on resnet18 (self-attention, sigmoid y_range). Random encoders, so no weights are needed.
+folded 2 x 2 into channels, padded to even sizes, an encoder cut after stage 4) and the
+lesson's DynamicUnet on resnet18 (self-attention, sigmoid y_range). Random encoders, so no weights are needed.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ TOL = 1e-4  # on normalised outputs; we see ~1e-6 (lite0 SRUnet) and ~1e-5 (resn
 MODELS = {
     "sr_x4_lite0": UnetConfig(arch="efficientnet_lite0", upscale=4, img_size=(32, 32),
                               y_range=None, scale=1.0, features=16),
-    "sr_x1_lite0": UnetConfig(arch="efficientnet_lite0", upscale=1, unshuffle=2, cut=5,
+    "sr_x1_lite0": UnetConfig(arch="efficientnet_lite0", upscale=1, unshuffle=2, encoder_depth=5,
                               img_size=(32, 32), y_range=None, scale=1.0, features=16),
     "unet_resnet18": UnetConfig(arch="resnet18", img_size=(32, 32), scale=1.0),
 }
