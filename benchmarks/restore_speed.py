@@ -13,6 +13,7 @@ before and after (a loaded machine gives no numbers to publish).
 
     # issue 12: the shipped x4 model and the lesson's resnet34 U-Net (bicubic x4 input)
     python benchmarks/restore_speed.py shipped
+    python benchmarks/restore_speed.py shipped-x1 --input-size 1920,1280   # same-size restorer
     python benchmarks/restore_speed.py runs/restore_bicubic_x4
     # smoke run on any small checkpoint
     python benchmarks/restore_speed.py RUN --n-images 1 --input-size 120,80 --runs 3
@@ -36,7 +37,7 @@ from torch import Tensor, nn
 
 from lesson7.configs.export import ExportConfig
 from lesson7.data.items import get_image_files
-from lesson7.restore.export import export_onnx, load_onnx_restorer
+from lesson7.restore.export import _model_path, export_onnx, load_onnx_restorer
 from lesson7.restore.restorer import Restorer
 
 SHARED = Path(__file__).resolve().parents[1] / ".." / "shared"
@@ -51,12 +52,6 @@ class ChannelsLast(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return self.model(x.contiguous(memory_format=torch.channels_last)).contiguous()
-
-
-def _shipped() -> Path:
-    from lesson7.restore.shipped import shipped_model_path
-
-    return shipped_model_path()
 
 
 def _cpu_name() -> str:
@@ -97,7 +92,7 @@ def _measure(restorer: Restorer, photos: list[Image.Image], runs: int, tile: int
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("model", help='run folder, model.safetensors, or "shipped"')
+    ap.add_argument("model", help='run folder, model.safetensors, "shipped" or "shipped-x1"')
     ap.add_argument("--images", type=Path, default=SHARED / "datasets" / "bsds500" / "val")
     ap.add_argument("--n-images", type=int, default=3)
     ap.add_argument("--input-size", default="480,320", help="W,H of each photo as model input")
@@ -121,7 +116,7 @@ def main() -> None:
           f"python {platform.python_version()}, commit {_commit()}")
     print(f"load average before: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
     photos = _load_photos(args.images, args.n_images, size)
-    source = _shipped() if args.model == "shipped" else args.model
+    source = _model_path(args.model)  # "shipped" / "shipped-x1": the packaged models
     eager = Restorer.load(source)
     cfg = eager.cfg
     print(f"model {args.model}: {cfg.arch}, upscale {cfg.upscale}, scale {eager.default_scale:g}; "

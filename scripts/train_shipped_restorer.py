@@ -69,6 +69,9 @@ def main() -> None:
                     help="stop training after this much wall time (the model is still saved)")
     args = ap.parse_args()
 
+    # the code that trains: read now, not at the end (the tree may move during a long run)
+    commit = subprocess.run(["git", "describe", "--always", "--dirty"], capture_output=True,
+                            text=True).stdout.strip()
     seed_everything(args.seed)
     device = pick_device(args.device)
     exclude = set(Path(args.exclude).read_text().split()) if args.exclude else set()
@@ -105,8 +108,6 @@ def main() -> None:
     learn.unfreeze()
     learn.fit_one_cycle(args.epochs, slice(args.lr / 100, args.lr), pct_start=0.3, cbs=budget())
     wall = time.perf_counter() - t0
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                            text=True).stdout.strip()
     recipe = {"data": [str(d) for d in args.hr], "n_photos": len(files), "crop": args.crop,
               "scale": args.scale, "unshuffle": args.unshuffle,
               "encoder_depth": args.encoder_depth, "bs": args.bs, "frozen_epochs": args.frozen_epochs,

@@ -129,6 +129,22 @@ def test_without_a_run_folder_the_shipped_model_restores(run, tmp_path, monkeypa
     assert len(err.splitlines()) == 1 and str(missing) in err and "RUN IMAGES" in err
 
 
+def test_scale_1_without_a_run_uses_the_shipped_same_size_restorer(tmp_path, monkeypatch):
+    from lesson7.restore.shipped import shipped_model_path
+
+    monkeypatch.delenv(SHIPPED_MODEL_ENV, raising=False)
+    rng = np.random.default_rng(0)
+    photo = tmp_path / "photo.png"
+    Image.fromarray(rng.integers(0, 256, (18, 26, 3), dtype=np.uint8)).save(photo)
+    assert predict(photo, "--out", tmp_path / "out", "--scale", "1") == 0
+    got = np.asarray(Image.open(tmp_path / "out" / "photo.png"))
+    same_size = Restorer.load(shipped_model_path(1)).restore(Image.open(photo))
+    x4_resized = Restorer.load(shipped_model_path(4)).restore(Image.open(photo), scale=1)
+    assert got.shape == (18, 26, 3)
+    assert np.array_equal(got, np.asarray(same_size))
+    assert not np.array_equal(got, np.asarray(x4_resized))
+
+
 def test_which_path_is_the_model(run, tmp_path):
     photo = save(tmp_path / "photos" / "p.png", 20)
     assert model_and_images([run, photo]) == (run, [photo])
