@@ -7,9 +7,12 @@ critic pretrain -> GAN -> `restore eval` of both generators) on a folder of HR i
 images, and prints PSNR / PSNR-Y / SSIM / LPIPS of the degraded input, the generator before
 the GAN and after it, side by side, with stage times.
 `--control` (default on) then reruns the GAN stage with the adversarial weight at 0 (pixel
-loss only, same schedule and switcher) and compares it with the GAN: the GAN stage's pixel
-term is extra training for an under-trained generator, and only this control tells the two
-effects apart.
+loss only, same LR schedule) and compares it with the GAN: the GAN stage's pixel term is extra
+training for an under-trained generator, and only this control tells the two effects apart.
+`--control-steps equal` (default) gives the control's generator exactly the GAN run's
+generator batches per epoch (`ScheduledGANSwitcher` replays its counts; folder
+`control_equal`); `adaptive` runs the lesson's switcher again (`control_mse`), whose counts
+differ once the adversarial term is gone (85 generator batches against the GAN's 68 here).
 The generator stage is also the lesson's crappify track of `restore train` (its row vs the
 crappified input).
 
@@ -39,6 +42,7 @@ import dataclasses
 import json
 import os
 import platform
+import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -47,6 +51,7 @@ import torch
 
 from lesson7.configs.flags import add_flags, from_flags
 from lesson7.configs.nogan import CompareConfig, NoGANConfig
+from lesson7.gan.switchers import ScheduledGANSwitcher
 from lesson7.nogan.chain import gan_config, run_nogan
 from lesson7.nogan.compare import compare_runs, lpips_unavailable, report_markdown
 from lesson7.nogan.finetune import gan_finetune
@@ -95,6 +100,9 @@ def main() -> None:
     ap.add_argument("--out", default="runs/bench_nogan")
     ap.add_argument("--control", action=argparse.BooleanOptionalAction, default=True,
                     help="also run the GAN stage with weights_gen (0, w) and compare (default on)")
+    ap.add_argument("--control-steps", choices=["equal", "adaptive"], default="equal",
+                    help="control's generator batches: the GAN run's, epoch by epoch (equal), "
+                         "or whatever the lesson's switcher gives (adaptive)")
     ap.add_argument("--critic", choices=["lesson", "encoder"], default="lesson",
                     help="critic of the default recipe: the lesson's gan_critic, or the "
                          "pretrained-encoder critic (with --critic-lr 1e-4, no crop)")
@@ -145,15 +153,30 @@ def compare_and_print(before: Path, after: Path, hr: str, dest: Path, cfg: NoGAN
 def control(cfg: NoGANConfig, args: argparse.Namespace, out: Path, lpips: bool) -> None:
     """The same GAN stage with the adversarial weight at 0: how much of the change is the
     extra pixel-loss training rather than the critic?"""
-    run = out / "control_mse"
+    equal = args.control_steps == "equal"
+    run = out / ("control_equal" if equal else "control_mse")
     train = dataclasses.replace(gan_config(cfg, out / "generator", out / "critic", run),
                                 weights_gen=(0.0, cfg.weights_gen[1]))
     metrics = run / "metrics.json"
     if not (metrics.is_file() and json.loads(metrics.read_text()).get("complete")):
-        gan_finetune(train)  # resumes an interrupted control run
+        switcher = None
+        if equal:
+            history = json.loads((out / "gan" / "metrics.json").read_text())["history"]
+            if len({r["stage"] for r in history}) != 1:
+                raise SystemExit("--control-steps equal replays a one-stage GAN run; this one "
+                                 "has several sizes (use --control-steps adaptive)")
+            epochs = [(r["gen_batches"], r["gen_batches"] + r["critic_batches"]) for r in history]
+            switcher = ScheduledGANSwitcher(epochs)
+            if run.exists():  # the replay starts at the first epoch: an interrupted one restarts
+                shutil.rmtree(run)
+            print(f"control: generator batches per epoch {[g for g, _ in epochs]} "
+                  f"(= the GAN run's, {sum(g for g, _ in epochs)} in all)")
+        gan_finetune(train, switcher=switcher)  # adaptive: resumes an interrupted control run
+    done = json.loads(metrics.read_text())["history"]
+    print(f"control generator batches: {sum(r['gen_batches'] for r in done)}")
     for name, hr in (("held_out", args.eval_hr), ("held_in", args.hr)):
-        print(f"MSE-only control (before) vs GAN (after), {name} images:")
-        compare_and_print(run, out / "gan", hr, out / f"compare_control_{name}", cfg, lpips)
+        print(f"pixel-loss control (before) vs GAN (after), {name} images:")
+        compare_and_print(run, out / "gan", hr, out / f"compare_{run.name}_{name}", cfg, lpips)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,9 @@ True answer means "switch now". No Learner, no tensors: each branch is tested di
 - `AdaptiveGANSwitcher(gen_thresh, critic_thresh)`: switch after a batch whose loss is below the
   mode's threshold (None: after every batch). The lesson uses critic_thresh=0.65: the critic
   trains until it is good enough, then the generator gets one batch.
+- `ScheduledGANSwitcher(epochs)`: a given number of generator batches in each epoch, spread
+  evenly. A control run (adversarial weight 0) replays a GAN run's per-epoch counts with it,
+  so the control's generator gets exactly as many steps as the GAN's, at the same epochs.
 Fix (B7 in docs/architecture.md, Differences from fastai v1): fastai v1 declared `critic_thresh`
 but an early revision read `crit_thresh`, so the critic branch crashed; here there is one
 name, `critic_thresh`.
@@ -77,3 +80,32 @@ class AdaptiveGANSwitcher:
     def step(self, gen_mode: bool, loss: float) -> bool:
         thresh = self.gen_thresh if gen_mode else self.critic_thresh
         return thresh is None or loss < thresh
+
+
+class ScheduledGANSwitcher:
+    """Exactly `gen` generator batches among the `total` batches of each epoch, given per epoch as
+    (gen, total) pairs, spread evenly (batch j of an epoch trains the generator when it is one of
+    round((i + 1) * total / (gen + 1)), i < gen, so never the epoch's first batch); after the
+    last listed epoch, critic batches only. `GANTrainer` starts a fit in critic mode."""
+
+    def __init__(self, epochs: list[tuple[int, int]]) -> None:
+        for e, (gen, total) in enumerate(epochs):
+            if not 0 <= gen < total:
+                raise ValueError(f"epoch {e}: {gen} generator batches of {total}; need "
+                                 f"0 <= gen < total (the first batch of an epoch is the critic's)")
+        self.plan = [{round((i + 1) * total / (gen + 1)) for i in range(gen)}
+                     for gen, total in epochs]
+        self.totals = [total for _, total in epochs]
+        self.reset()
+
+    def reset(self) -> None:
+        self.epoch, self.batch = 0, 0  # position of the batch that just ran
+
+    def _gen_at(self, epoch: int, batch: int) -> bool:
+        return epoch < len(self.plan) and batch in self.plan[epoch]
+
+    def step(self, gen_mode: bool, loss: float) -> bool:
+        self.batch += 1  # the next batch's position
+        if self.epoch < len(self.totals) and self.batch >= self.totals[self.epoch]:
+            self.epoch, self.batch = self.epoch + 1, 0
+        return self._gen_at(self.epoch, self.batch) != gen_mode

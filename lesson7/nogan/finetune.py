@@ -37,7 +37,7 @@ from lesson7.configs.nogan import GANTrainConfig
 from lesson7.configs.restore import RestoreTrainConfig
 from lesson7.files import atomic_write_json
 from lesson7.gan.learner import GANLearner
-from lesson7.gan.switchers import AdaptiveGANSwitcher
+from lesson7.gan.switchers import AdaptiveGANSwitcher, GANSwitcher
 from lesson7.losses.gan import AdaptiveLoss
 from lesson7.models.critic import make_critic
 from lesson7.nogan.critic import CRITIC_NAME
@@ -199,10 +199,13 @@ def gan_settings(config: GANTrainConfig) -> dict[str, Any]:
 
 
 def gan_finetune(config: GANTrainConfig, progress: bool | None = None,
-                 cbs: Sequence[Callback] = ()) -> dict[str, Any]:
+                 cbs: Sequence[Callback] = (), switcher: GANSwitcher | None = None) -> dict[str, Any]:
     """Run (or resume) the GAN stage described by `config`; returns metrics.json's content.
 
     `cbs`: extra callbacks for the GAN learner (e.g. to watch or stop the run).
+    `switcher`: when to train which net (default: the lesson's `AdaptiveGANSwitcher` at
+    `config.critic_thresh`); a benchmark's control replays a GAN run's counts with
+    `ScheduledGANSwitcher`. It is not part of the saved settings: give it again on resume.
     """
     from lesson7.models.unet import unet_splitter
     from lesson7.restore.train import build_data
@@ -230,7 +233,8 @@ def gan_finetune(config: GANTrainConfig, progress: bool | None = None,
     saver = SaveGANEpoch(out, unet_cfg, gen_meta, critic_meta, config)
     learn = GANLearner.from_learners(
         gen_learn, critic_learn, weights_gen=config.weights_gen,
-        switcher=AdaptiveGANSwitcher(critic_thresh=config.critic_thresh), mult_lr=config.mult_lr,
+        switcher=switcher or AdaptiveGANSwitcher(critic_thresh=config.critic_thresh),
+        mult_lr=config.mult_lr,
         opt_func=partial(adamw, betas=config.betas), lr=lr0, wd=config.wd, path=out,
         device=device, cbs=[saver, *cbs], progress=progress)
 

@@ -1,6 +1,11 @@
 import pytest
 
-from lesson7.gan.switchers import AdaptiveGANSwitcher, FixedGANSwitcher, wgan_warmup_n_crit
+from lesson7.gan.switchers import (
+    AdaptiveGANSwitcher,
+    FixedGANSwitcher,
+    ScheduledGANSwitcher,
+    wgan_warmup_n_crit,
+)
 
 
 def _run(switcher, losses, gen_mode=False):
@@ -57,3 +62,20 @@ def test_adaptive_switcher_gen_thresh_branch():
     # critic: always switches; generator: stays until its loss is below 1.0
     assert _run(s, [0.1, 2.0, 1.5, 0.9, 0.1, 0.5]) == "CGGGCG"
     assert _run(AdaptiveGANSwitcher(), [1.0, 1.0, 1.0]) == "CGC"
+
+
+def test_scheduled_switcher_gives_each_epoch_its_generator_batches_spread_out():
+    epochs = [(2, 6), (0, 6), (5, 6), (1, 4)]
+    modes = _run(ScheduledGANSwitcher(epochs), [0.0] * 26)
+    per_epoch = [modes[0:6], modes[6:12], modes[12:18], modes[18:22], modes[22:]]
+    assert per_epoch == ["CCGCGC", "CCCCCC", "CGGGGG", "CCGC", "CCCC"]  # then critic only
+    assert [e.count("G") for e in per_epoch[:4]] == [g for g, _ in epochs]
+
+
+def test_scheduled_switcher_reset_and_bad_counts():
+    switcher = ScheduledGANSwitcher([(1, 4)])
+    assert _run(switcher, [0.0] * 5) == "CCGCC"
+    switcher.reset()
+    assert _run(switcher, [0.0] * 4) == "CCGC"
+    with pytest.raises(ValueError, match="epoch 1: 4 generator batches of 4"):
+        ScheduledGANSwitcher([(1, 4), (4, 4)])
