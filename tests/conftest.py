@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 from pathlib import Path
 
 import pytest
@@ -42,6 +43,13 @@ def browser():
         b = p.chromium.launch(executable_path=exe, args=["--disable-dev-shm-usage"])
         yield b
         b.close()
+
+
+def default_sigint() -> None:
+    """`Popen(preexec_fn=...)` for a Ctrl-C test's child: SIGINT back to its default. A suite
+    started as a background job of a non-interactive shell (`nohup ... &`) runs with SIGINT
+    ignored, and a child inherits that, so it would never see the test's Ctrl-C."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def shared_path(*parts: str) -> Path:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import default_sigint
 from PIL import Image
 
 from lesson7.data.crappify import (
@@ -192,7 +193,7 @@ def test_ctrl_c_stops_a_pool_promptly_and_leaves_no_partial_files(tmp_path):
         Image.new("RGB", (16, 16), (i % 256, 0, 0)).save(src / f"{i:03d}.png")
     proc = subprocess.Popen([sys.executable, "-c", _SLOW_RUN, str(src), str(dst)],
                             start_new_session=True, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
+                            stderr=subprocess.PIPE, preexec_fn=default_sigint)
 
     def done() -> int:
         return len(list(dst.glob("*.png"))) if dst.is_dir() else 0

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import default_sigint
 from PIL import Image
 
 pytest.importorskip("fastapi")
@@ -45,7 +46,8 @@ class UiServer:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "lesson7.cli", "ui", "--port", str(self.port), "--device", "cpu",
              *flags],
-            cwd=self.cwd, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            cwd=self.cwd, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            preexec_fn=default_sigint)
         end = time.monotonic() + 120
         while True:
             try:
