@@ -103,6 +103,9 @@ def main() -> None:
     ap.add_argument("--control-steps", choices=["equal", "adaptive"], default="equal",
                     help="control's generator batches: the GAN run's, epoch by epoch (equal), "
                          "or whatever the lesson's switcher gives (adaptive)")
+    ap.add_argument("--gan-seed", type=int, default=None,
+                    help="another seed for the GAN stage and its control only (the generator and "
+                         "critic of --out are reused): folders gan_seedS, control_equal_seedS")
     ap.add_argument("--critic", choices=["lesson", "encoder"], default="lesson",
                     help="critic of the default recipe: the lesson's gan_critic, or the "
                          "pretrained-encoder critic (with --critic-lr 1e-4, no crop)")
@@ -126,6 +129,14 @@ def main() -> None:
     run_nogan(cfg)
     total = time.perf_counter() - t0
     out = Path(cfg.out)
+    if args.gan_seed is not None and args.gan_seed != cfg.seed:
+        gan_run = out / f"gan_seed{args.gan_seed}"
+        train = dataclasses.replace(gan_config(cfg, out / "generator", out / "critic", gan_run),
+                                    seed=args.gan_seed)
+        gan_finetune(train)  # resumes an interrupted one
+        print(f"GAN stage, seed {args.gan_seed}: {gan_run}")
+        control(cfg, args, out, lpips=why is None, gan_run=gan_run, seed=args.gan_seed)
+        return
     times = {}
     for stage in ("generator", "critic", "gan"):
         m = json.loads((out / stage / "metrics.json").read_text())
@@ -150,18 +161,23 @@ def compare_and_print(before: Path, after: Path, hr: str, dest: Path, cfg: NoGAN
     print(report_markdown(table, f"{before} vs {after}"))
 
 
-def control(cfg: NoGANConfig, args: argparse.Namespace, out: Path, lpips: bool) -> None:
+def control(cfg: NoGANConfig, args: argparse.Namespace, out: Path, lpips: bool,
+            gan_run: Path | None = None, seed: int | None = None) -> None:
     """The same GAN stage with the adversarial weight at 0: how much of the change is the
-    extra pixel-loss training rather than the critic?"""
+    extra pixel-loss training rather than the critic? (`gan_run`, `seed`: another seed's.)"""
     equal = args.control_steps == "equal"
-    run = out / ("control_equal" if equal else "control_mse")
+    gan_run = gan_run or out / "gan"
+    run = out / (("control_equal" if equal else "control_mse")
+                 + (f"_seed{seed}" if seed is not None else ""))
     train = dataclasses.replace(gan_config(cfg, out / "generator", out / "critic", run),
                                 weights_gen=(0.0, cfg.weights_gen[1]))
+    if seed is not None:
+        train = dataclasses.replace(train, seed=seed)
     metrics = run / "metrics.json"
     if not (metrics.is_file() and json.loads(metrics.read_text()).get("complete")):
         switcher = None
         if equal:
-            history = json.loads((out / "gan" / "metrics.json").read_text())["history"]
+            history = json.loads((gan_run / "metrics.json").read_text())["history"]
             if len({r["stage"] for r in history}) != 1:
                 raise SystemExit("--control-steps equal replays a one-stage GAN run; this one "
                                  "has several sizes (use --control-steps adaptive)")
@@ -176,7 +192,7 @@ def control(cfg: NoGANConfig, args: argparse.Namespace, out: Path, lpips: bool) 
     print(f"control generator batches: {sum(r['gen_batches'] for r in done)}")
     for name, hr in (("held_out", args.eval_hr), ("held_in", args.hr)):
         print(f"pixel-loss control (before) vs GAN (after), {name} images:")
-        compare_and_print(run, out / "gan", hr, out / f"compare_{run.name}_{name}", cfg, lpips)
+        compare_and_print(run, gan_run, hr, out / f"compare_{run.name}_{name}", cfg, lpips)
 
 
 if __name__ == "__main__":
