@@ -27,6 +27,10 @@ on a CPU) for 3 epochs, a critic of width 32 pretrained on random 64 px crops fo
     # the same with the pretrained-encoder critic (EfficientNet-Lite0 + spectral-norm head, at
     # its fine-tuning LR 1e-4; it leaves chance in ~10 steps where the lesson's needs ~1,700):
     python benchmarks/nogan.py --threads 2 --critic encoder --out runs/bench_nogan_encoder
+    # two more seeds of its GAN stage and equal-step control (generator and critic reused):
+    python benchmarks/nogan.py --threads 1 --critic encoder --out runs/bench_nogan_encoder --gan-seed 0
+    # then, e.g. on BSD100: lesson7 gan compare --before OUT/control_equal_seed0 \
+    #     --after OUT/gan_seed0 --hr ../shared/datasets/bsds500/val
     # the bicubic x4 SR track (native crops; scored at full resolution, slow on a CPU):
     python benchmarks/nogan.py --out runs/bench_nogan_x4 -- --degrade bicubic-x4 --size 64 \
         --arch resnet34 --no-pretrained --identity-init
