@@ -29,8 +29,7 @@ on a CPU) for 3 epochs, a critic of width 32 pretrained on random 64 px crops fo
     python benchmarks/nogan.py --threads 2 --critic encoder --out runs/bench_nogan_encoder
     # two more seeds of its GAN stage and equal-step control (generator and critic reused):
     python benchmarks/nogan.py --threads 1 --critic encoder --out runs/bench_nogan_encoder --gan-seed 0
-    # then, e.g. on BSD100: lesson7 gan compare --before OUT/control_equal_seed0 \
-    #     --after OUT/gan_seed0 --hr ../shared/datasets/bsds500/val
+    # (each control is compared with its GAN on Set5, BSD100 and the held-in pets)
     # the bicubic x4 SR track (native crops; scored at full resolution, slow on a CPU):
     python benchmarks/nogan.py --out runs/bench_nogan_x4 -- --degrade bicubic-x4 --size 64 \
         --arch resnet34 --no-pretrained --identity-init
@@ -107,6 +106,9 @@ def main() -> None:
     ap.add_argument("--control-steps", choices=["equal", "adaptive"], default="equal",
                     help="control's generator batches: the GAN run's, epoch by epoch (equal), "
                          "or whatever the lesson's switcher gives (adaptive)")
+    ap.add_argument("--control-eval-hr", default=str(SHARED / "datasets" / "bsds500" / "val"),
+                    help="a larger held-out set the control and the GAN are also compared on "
+                         "(BSD100; Set5's five images swing either way between seeds)")
     ap.add_argument("--gan-seed", type=int, default=None,
                     help="another seed for the GAN stage and its control only (the generator and "
                          "critic of --out are reused): folders gan_seedS, control_equal_seedS")
@@ -137,7 +139,9 @@ def main() -> None:
         gan_run = out / f"gan_seed{args.gan_seed}"
         train = dataclasses.replace(gan_config(cfg, out / "generator", out / "critic", gan_run),
                                     seed=args.gan_seed)
-        gan_finetune(train)  # resumes an interrupted one
+        done = gan_run / "metrics.json"
+        if not (done.is_file() and json.loads(done.read_text()).get("complete")):
+            gan_finetune(train)  # resumes an interrupted one; a finished one is kept
         print(f"GAN stage, seed {args.gan_seed}: {gan_run}")
         control(cfg, args, out, lpips=why is None, gan_run=gan_run, seed=args.gan_seed)
         return
@@ -178,6 +182,13 @@ def control(cfg: NoGANConfig, args: argparse.Namespace, out: Path, lpips: bool,
     if seed is not None:
         train = dataclasses.replace(train, seed=seed)
     metrics = run / "metrics.json"
+    gan_history = json.loads((gan_run / "metrics.json").read_text())["history"]
+    gan_counts = [r["gen_batches"] for r in gan_history]
+    if equal and metrics.is_file() and json.loads(metrics.read_text()).get("complete"):
+        counts = [r["gen_batches"] for r in json.loads(metrics.read_text())["history"]]
+        if counts != gan_counts:  # the GAN run was redone since: replay its counts again
+            print(f"control {run} replayed other counts ({counts}); redoing it")
+            metrics.unlink()
     if not (metrics.is_file() and json.loads(metrics.read_text()).get("complete")):
         switcher = None
         if equal:
@@ -194,7 +205,9 @@ def control(cfg: NoGANConfig, args: argparse.Namespace, out: Path, lpips: bool,
         gan_finetune(train, switcher=switcher)  # adaptive: resumes an interrupted control run
     done = json.loads(metrics.read_text())["history"]
     print(f"control generator batches: {sum(r['gen_batches'] for r in done)}")
-    for name, hr in (("held_out", args.eval_hr), ("held_in", args.hr)):
+    sets = (("held_out", args.eval_hr), ("held_out_bsd100", args.control_eval_hr),
+            ("held_in", args.hr))
+    for name, hr in sets:
         print(f"pixel-loss control (before) vs GAN (after), {name} images:")
         compare_and_print(run, gan_run, hr, out / f"compare_{run.name}_{name}", cfg, lpips)
 

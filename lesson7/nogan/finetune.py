@@ -22,6 +22,7 @@ Refs: lesson7-superres-gan.ipynb; DeOldify's NoGAN, https://www.fast.ai/posts/20
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from collections.abc import Sequence
@@ -159,7 +160,7 @@ class SaveGANEpoch(Callback):
         keep = {k: self.gen_meta.get(k) for k in ("run_config", "degrade")}
         Restorer(learn.generator, self.cfg, learn.device).save(
             path, **keep, train_size=self.size, gan=config_dict(self.config),
-            gan_epochs=len(self.history))
+            gan_epochs=len(self.history), run=gan_settings(self.config))
         learn.generator.train(was_training)
 
 
@@ -198,6 +199,29 @@ def gan_settings(config: GANTrainConfig) -> dict[str, Any]:
     return {k: v for k, v in config_dict(config).items() if k in GAN_SETTINGS}
 
 
+def _finished(run: RunFolder, config: GANTrainConfig) -> dict[str, Any] | None:
+    """metrics.json of the finished GAN run of `config` in its --out (said on stdout: nothing to
+    do), None when there is none; a ValueError naming the folder when a finished run of other
+    settings is there."""
+    metrics = run.read_metrics()
+    if not (metrics and metrics.get("complete") and (run.path / "model.safetensors").is_file()):
+        return None
+    from lesson7.train.checkpoint import checkpoint_metadata
+
+    saved = checkpoint_metadata(run.path / "model.safetensors").get("run")
+    settings = json.loads(json.dumps(gan_settings(config), default=str))
+    changed = sorted(k for k in set(settings) | set(saved or {})
+                     if (saved or {}).get(k) != settings.get(k))
+    if changed:
+        why = (f"other settings ({', '.join(changed)})" if saved is not None
+               else "settings that are not recorded in it")
+        raise ValueError(f"--out {run.path} already holds a finished GAN run with {why}; "
+                         f"use a new --out (nothing was changed)")
+    print(f"{run.path} already holds the finished GAN run of these settings "
+          f"({run.path / 'model.safetensors'}); nothing to do")
+    return metrics
+
+
 def gan_finetune(config: GANTrainConfig, progress: bool | None = None,
                  cbs: Sequence[Callback] = (), switcher: GANSwitcher | None = None) -> dict[str, Any]:
     """Run (or resume) the GAN stage described by `config`; returns metrics.json's content.
@@ -216,6 +240,10 @@ def gan_finetune(config: GANTrainConfig, progress: bool | None = None,
     device = pick_device(config.device)
     resume = run.resume_point(gan_settings(config), meta_file="progress.json",
                               config_cls=type(config))
+    if resume is None:  # a finished run is never trained over (its generator would be lost)
+        done = _finished(run, config)
+        if done is not None:
+            return done
     generator, unet_cfg, gen_meta = load_generator(config.generator, device)
     critic, critic_meta = load_critic(config.critic, device)
     pairs, gen_cfg = run_pairs(config.generator, config.hr, config.lowres)

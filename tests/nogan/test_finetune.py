@@ -2,6 +2,7 @@
 generator and critic runs: restore-format output, what weights_gen and critic_thresh do,
 progressive resizing, resuming, and NaN stops (tiny, CPU)."""
 
+import dataclasses
 import math
 
 import pytest
@@ -152,6 +153,20 @@ def test_progressive_resizing_changes_size_and_batch_size(chain, tmp_path):
     assert {s[-1] for s in watch.shapes} == {32, 48}
     assert max(s[0] for s in watch.shapes if s[-1] == 48) == 4
     assert read_metadata(tmp_path / "gan" / "model.safetensors")["train_size"] == 48
+
+
+def test_a_finished_run_is_never_trained_over(chain, tmp_path, capsys):
+    cfg = _config(chain, tmp_path / "gan", epochs=[1])
+    first = gan_finetune(cfg, progress=False)
+    weights = (tmp_path / "gan" / "model.safetensors").read_bytes()
+    watch = Watch()
+    again = gan_finetune(cfg, progress=False, cbs=[watch])      # the same command again
+    assert watch.epochs == 0 and again == first
+    assert "nothing to do" in capsys.readouterr().out
+    other = dataclasses.replace(cfg, seed=cfg.seed + 1)
+    with pytest.raises(ValueError, match=r"a finished GAN run with other settings \(.*seed"):
+        gan_finetune(other, progress=False)
+    assert (tmp_path / "gan" / "model.safetensors").read_bytes() == weights
 
 
 @pytest.mark.parametrize("stop", [Boom, CancelFit], ids=["crash", "cancel"])
