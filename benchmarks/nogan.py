@@ -139,9 +139,7 @@ def main() -> None:
         gan_run = out / f"gan_seed{args.gan_seed}"
         train = dataclasses.replace(gan_config(cfg, out / "generator", out / "critic", gan_run),
                                     seed=args.gan_seed)
-        done = gan_run / "metrics.json"
-        if not (done.is_file() and json.loads(done.read_text()).get("complete")):
-            gan_finetune(train)  # resumes an interrupted one; a finished one is kept
+        gan_finetune(train)  # resumes an interrupted one; a finished one is kept (nothing to do)
         print(f"GAN stage, seed {args.gan_seed}: {gan_run}")
         control(cfg, args, out, lpips=why is None, gan_run=gan_run, seed=args.gan_seed)
         return
