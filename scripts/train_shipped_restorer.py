@@ -3,19 +3,25 @@
     python scripts/train_shipped_restorer.py --hr DIR [DIR ...] --out runs/shipped \
         [--arch efficientnet_lite0] [--epochs 12] [--bs 32] [--crop 256] [--scale 4]
         [--unshuffle 2 --encoder-depth 5]   # with --scale 1: the same-size restorer (restorer_x1)
+        [--init lesson7/assets/restorer_x4 --loss feature --frozen-epochs 0]  # fine-tune one
 
 An `SRUnet` (the Dynamic U-Net on the low-resolution input, pixel-shuffle x4 at the end) on the
 pretrained encoder, trained with L1 on pairs made on the fly (`lesson7.data.sr_pairs`: random
 crops, Real-ESRGAN-like blur/noise/downscale/JPEG), one-cycle frozen then unfrozen as the
-lesson. Writes OUT/model.safetensors + .json (fp32, a restore run folder) and, with --ship,
-the fp16 copy for lesson7/assets/. The held-out evaluation is `benchmarks/shipped_restorer.py`.
-Data must be split by image before: pass only training photos here.
+lesson. `--loss feature` trains with the lesson's feature loss instead (pixel L1 + VGG16
+features + Gram terms, `lesson7.losses.FeatureLoss`; the VGG16 trunk is found through
+LESSON7_WEIGHTS or given by --feature-weights), and `--init MODEL` starts from a trained
+restorer (its architecture is kept) -- the lesson's superres notebook fine-tunes a pretrained
+generator with the feature loss in the same way. Writes OUT/model.safetensors + .json (fp32, a
+restore run folder) and, with --ship, the fp16 copy for lesson7/assets/. A killed run resumes
+from its last finished epoch when started again with the same flags (OUT/state/). The held-out
+evaluation is `benchmarks/shipped_restorer.py`. Data must be split by image before: pass only
+training photos here.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import subprocess
 import time
@@ -27,12 +33,18 @@ from lesson7.data.items import get_image_files
 from lesson7.data.pair_loader import PairLoader
 from lesson7.data.sr_pairs import RealSRPairs
 from lesson7.losses import L1LossFlat
+from lesson7.losses.perceptual import VGG16_TRUNK_FILE, FeatureLoss
 from lesson7.models.sr_unet import sr_unet_splitter
 from lesson7.restore.restorer import Restorer, UnetConfig, build_unet
-from lesson7.runs import run_info
+from lesson7.runs import RunFolder, run_info
 from lesson7.train import Learner, TimeBudget
+from lesson7.train.callbacks import SaveEveryEpoch, TerminateOnNaN
 from lesson7.train.learner import pick_device
 from lesson7.train.seed import seed_everything
+from lesson7.weights import find_weights, where_to_put
+
+# Flags that change what is trained; a resume or a finished run must match them all.
+NOT_SETTINGS = {"out", "workers", "device", "ship", "max_minutes", "overwrite"}
 
 
 class Pairs:
@@ -67,11 +79,39 @@ def main() -> None:
     ap.add_argument("--ship", type=Path, default=None, help="also write the fp16 model here")
     ap.add_argument("--max-minutes", type=float, default=None,
                     help="stop training after this much wall time (the model is still saved)")
+    ap.add_argument("--init", default=None,
+                    help="start from this trained restorer (run folder or .safetensors); its "
+                         "architecture is kept and --arch/--features/--unshuffle/--encoder-depth "
+                         "are ignored")
+    ap.add_argument("--loss", choices=("l1", "feature"), default="l1")
+    ap.add_argument("--gram-weight", type=float, default=5e3,
+                    help="weight of the Gram (style) terms in --loss feature: the lesson's 5e3; "
+                         "0 drops them, as DeOldify's feature loss does")
+    ap.add_argument("--feature-weights", type=Path, default=None,
+                    help=f"VGG16 trunk for --loss feature (default: {VGG16_TRUNK_FILE} found "
+                         "through LESSON7_WEIGHTS)")
+    ap.add_argument("--overwrite", action="store_true",
+                    help="train again over a finished or unfinished run in --out")
     args = ap.parse_args()
 
     # the code that trains: read now, not at the end (the tree may move during a long run)
     commit = subprocess.run(["git", "describe", "--always", "--dirty"], capture_output=True,
                             text=True).stdout.strip()
+    settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()
+                if k not in NOT_SETTINGS}
+    settings["hr"] = [str(d) for d in args.hr]
+    run = RunFolder(args.out)
+    try:
+        resume, done = run.resume_or_finished(settings, overwrite=args.overwrite)
+    except ValueError as e:
+        raise SystemExit(str(e)) from None
+    if done is not None:
+        return
+    loss_fn = make_loss(args)
+    init = Restorer.load(args.init) if args.init else None
+    if init is not None and init.cfg.upscale != args.scale:
+        raise SystemExit(f"--init {args.init} is a x{init.cfg.upscale} restorer, not --scale "
+                         f"{args.scale}")
     seed_everything(args.seed)
     device = pick_device(args.device)
     exclude = set(Path(args.exclude).read_text().split()) if args.exclude else set()
@@ -86,43 +126,90 @@ def main() -> None:
     data = Pairs(PairLoader(train_ds, args.bs, True, args.workers),
                  PairLoader(valid_ds, args.bs, False, min(args.workers, 2)))
     lr_size = args.crop // args.scale
-    cfg = UnetConfig(arch=args.arch, img_size=(lr_size, lr_size), y_range=None, norm_type="weight",
-                     upscale=args.scale, features=args.features, scale=1.0,
-                     unshuffle=args.unshuffle, encoder_depth=args.encoder_depth)
-    model = build_unet(cfg, pretrained=args.pretrained)
+    if init is not None:
+        cfg, model = init.cfg, init.model.float()
+    else:
+        cfg = UnetConfig(arch=args.arch, img_size=(lr_size, lr_size), y_range=None,
+                         norm_type="weight", upscale=args.scale, features=args.features,
+                         scale=1.0, unshuffle=args.unshuffle, encoder_depth=args.encoder_depth)
+        model = build_unet(cfg, pretrained=args.pretrained)
     n_params = sum(p.numel() for p in model.parameters())
-    print(f"{args.arch} SRUnet x{args.scale} (unshuffle {args.unshuffle}, encoder depth "
-          f"{args.encoder_depth}): {n_params:,} parameters", flush=True)
-    learn = Learner(model, data, L1LossFlat(), splitter=sr_unet_splitter, wd=args.wd,
+    print(f"{cfg.arch} SRUnet x{cfg.upscale} (unshuffle {cfg.unshuffle}, encoder depth "
+          f"{cfg.encoder_depth}){' from ' + str(args.init) if init else ''}: {n_params:,} "
+          f"parameters; {args.loss} loss", flush=True)
+    if isinstance(loss_fn, FeatureLoss):
+        loss_fn.to(device)
+    learn = Learner(model, data, loss_fn, splitter=sr_unet_splitter, wd=args.wd,
                     path=args.out, device=device)
-    t0 = time.perf_counter()
+    start_phase, start_epoch = (resume["phase"], resume["epoch"]) if resume else (0, 0)
+    if resume:
+        learn.load(run.state, with_opt=True)
+        learn.recorder.history = list(resume.get("history", []))
+        print(f"resuming {args.out}: phase {start_phase + 1}, epoch {start_epoch + 1}", flush=True)
+    t0 = time.perf_counter() - (resume or {}).get("train_seconds", 0.0)
 
     def budget() -> list[TimeBudget]:  # what is left of --max-minutes, for the next phase
         if args.max_minutes is None:
             return []
         return [TimeBudget(max(0.0, args.max_minutes - (time.perf_counter() - t0) / 60))]
 
-    if args.frozen_epochs:
-        learn.freeze()
-        learn.fit_one_cycle(args.frozen_epochs, slice(args.lr), pct_start=0.8, cbs=budget())
-    learn.unfreeze()
-    learn.fit_one_cycle(args.epochs, slice(args.lr / 100, args.lr), pct_start=0.3, cbs=budget())
+    # the lesson's recipe: the new layers alone (encoder frozen), then everything with
+    # discriminative learning rates; each phase saves a resume point after every epoch
+    phases = [(True, args.frozen_epochs, slice(args.lr), 0.8),
+              (False, args.epochs, slice(args.lr / 100, args.lr), 0.3)]
+    for i, (frozen, n_epochs, lrs, pct) in enumerate(phases):
+        first = start_epoch if i == start_phase else 0
+        if i < start_phase or first >= n_epochs:
+            continue
+        if frozen:
+            learn.freeze()
+        else:
+            learn.unfreeze()
+        saver = SaveWithClock(run.state, t0, phase=i, run=settings)
+        learn.fit_one_cycle(n_epochs, lrs, pct_start=pct, start_epoch=first,
+                            cbs=[TerminateOnNaN(), saver, *budget()])
     wall = time.perf_counter() - t0
     recipe = {"data": [str(d) for d in args.hr], "n_photos": len(files), "crop": args.crop,
               "scale": args.scale, "unshuffle": args.unshuffle,
               "encoder_depth": args.encoder_depth, "bs": args.bs, "frozen_epochs": args.frozen_epochs,
               "epochs": args.epochs, "samples_per_image": args.samples_per_image, "lr": args.lr,
-              "wd": args.wd, "loss": "L1", "seed": args.seed, "train_seconds": wall,
+              "wd": args.wd,
+              "loss": "L1" if args.loss == "l1" else f"feature (VGG16, gram weight {args.gram_weight:g})",
+              "init": args.init, "seed": args.seed, "train_seconds": wall,
               "n_params": n_params, "commit": commit, "host": platform.node(),
               **run_info(device)}
     restorer = Restorer(learn.model, cfg)
-    restorer.save(args.out / "model", degrade="real", train_size=args.crop, recipe=recipe)
-    (args.out / "metrics.json").write_text(json.dumps(
-        {"history": learn.recorder.history, "recipe": recipe}, indent=1))
+    restorer.save(args.out / "model", degrade="real", train_size=args.crop, recipe=recipe,
+                  run=settings)
+    run.write_metrics({"history": learn.recorder.history, "recipe": recipe})
     if args.ship is not None:
         half = Restorer(learn.model.half(), cfg)
         half.save(args.ship, degrade="real", train_size=args.crop, recipe=recipe, dtype="float16")
+    run.clear_state()  # finished: the resume point is not needed
     print(f"done in {wall:.0f} s: {args.out / 'model.safetensors'}", flush=True)
+
+
+def make_loss(args: argparse.Namespace):
+    """L1, or the lesson's feature loss on the VGG16 trunk (checked before any training)."""
+    if args.loss == "l1":
+        return L1LossFlat()
+    found = args.feature_weights or find_weights(VGG16_TRUNK_FILE)
+    if found is None or not Path(found).is_file():
+        raise SystemExit(f"--loss feature needs the VGG16 trunk {VGG16_TRUNK_FILE}: "
+                         f"{where_to_put(VGG16_TRUNK_FILE)} (or pass --feature-weights PATH)")
+    return FeatureLoss.from_pretrained("vgg16", weights_path=found, gram_weight=args.gram_weight)
+
+
+class SaveWithClock(SaveEveryEpoch):
+    """The resume point, with the training seconds so far (a resumed run reports the total)."""
+
+    def __init__(self, name: Path, t0: float, **meta) -> None:
+        super().__init__(name, **meta)
+        self.t0 = t0
+
+    def after_epoch(self, learn: Learner) -> None:
+        self.meta["train_seconds"] = time.perf_counter() - self.t0
+        super().after_epoch(learn)
 
 
 if __name__ == "__main__":
