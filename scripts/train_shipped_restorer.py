@@ -106,6 +106,8 @@ def main() -> None:
     except ValueError as e:
         raise SystemExit(str(e)) from None
     if done is not None:
+        if args.ship is not None:  # e.g. a model a benchmark trained with these very flags
+            ship(args.out, args.ship)
         return
     loss_fn = make_loss(args)
     init = Restorer.load(args.init) if args.init else None
@@ -175,7 +177,8 @@ def main() -> None:
               "epochs": args.epochs, "samples_per_image": args.samples_per_image, "lr": args.lr,
               "wd": args.wd,
               "loss": "L1" if args.loss == "l1" else f"feature (VGG16, gram weight {args.gram_weight:g})",
-              "init": args.init, "seed": args.seed, "train_seconds": wall,
+              "init": args.init, "init_recipe": init_recipe(args.init), "seed": args.seed,
+              "train_seconds": wall,
               "n_params": n_params, "commit": commit, "host": platform.node(),
               **run_info(device)}
     restorer = Restorer(learn.model, cfg)
@@ -183,10 +186,31 @@ def main() -> None:
                   run=settings)
     run.write_metrics({"history": learn.recorder.history, "recipe": recipe})
     if args.ship is not None:
-        half = Restorer(learn.model.half(), cfg)
-        half.save(args.ship, degrade="real", train_size=args.crop, recipe=recipe, dtype="float16")
+        ship(args.out, args.ship)
     run.clear_state()  # finished: the resume point is not needed
     print(f"done in {wall:.0f} s: {args.out / 'model.safetensors'}", flush=True)
+
+
+def ship(out: Path, dest: Path) -> None:
+    """The fp16 copy of the finished model in `out`, with its metadata, for lesson7/assets/."""
+    from lesson7.train.checkpoint import checkpoint_metadata
+
+    meta = checkpoint_metadata(out / "model.safetensors")
+    restorer = Restorer.load(out)
+    Restorer(restorer.model.half(), restorer.cfg).save(
+        dest, degrade=meta["degrade"], train_size=meta["train_size"], recipe=meta["recipe"],
+        dtype="float16")
+    print(f"shipped the fp16 copy: {dest.with_suffix('.safetensors')}", flush=True)
+
+
+def init_recipe(init: str | None) -> dict | None:
+    """How the --init model was trained (its own recipe), for the model card."""
+    if init is None:
+        return None
+    from lesson7.restore.restorer import resolve_checkpoint
+    from lesson7.train.checkpoint import checkpoint_metadata
+
+    return checkpoint_metadata(resolve_checkpoint(init)).get("recipe")
 
 
 def make_loss(args: argparse.Namespace):

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-
+import torch
 from conftest import colour_photo
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -60,6 +60,17 @@ def test_init_fine_tunes_a_trained_model_and_a_finished_run_is_kept(photos, tmp_
     other = run(cmd(photos, tmp_path / "ft", "--epochs", "2", "--init", str(base)))
     assert other.returncode != 0 and "epochs" in other.stderr
     assert (tmp_path / "ft" / "model.safetensors").read_bytes() == before
+    # --ship on the finished run writes its fp16 copy, with how it was trained
+    shipped = run([*cmd(photos, tmp_path / "ft", "--epochs", "1", "--init", str(base)),
+                   "--ship", str(tmp_path / "assets" / "restorer")])
+    assert shipped.returncode == 0, shipped.stderr
+    from safetensors import safe_open
+    with safe_open(tmp_path / "assets" / "restorer.safetensors", "pt") as f:
+        assert {f.get_tensor(k).dtype for k in f.keys()} - {torch.int64} == {torch.float16}
+    Restorer.load(tmp_path / "assets" / "restorer.safetensors")  # and it loads
+    from lesson7.train.checkpoint import checkpoint_metadata
+    recipe = checkpoint_metadata(tmp_path / "assets" / "restorer.safetensors")["recipe"]
+    assert recipe["init"] == str(base) and recipe["init_recipe"]["loss"] == "L1"
 
 
 def test_bad_init_and_missing_feature_weights_are_refused(photos, tmp_path):
