@@ -16,8 +16,10 @@ Each arm is `scripts/train_shipped_restorer.py --init START --frozen-epochs 0` (
 would make a shipped model from it), on the shipped model's training photos; every arm runs for
 each seed. Then every model, the start model and bicubic are scored on the held-out sets of
 `shipped_restorer.py` (Set5, BSD100, the pets validation split; realistic degradation at x4,
-per-file seed): PSNR-Y, SSIM-Y, LPIPS (AlexNet -- not the VGG the loss uses), and the colour
-shift (mean |per-image channel mean - target's|, 0-255: a wash of colour shows here). Prints
+per-file seed; `--scale 1`: the same chain without the final downscale, from the shipped
+same-size restorer, against the degraded photo itself): PSNR-Y, SSIM-Y, LPIPS (AlexNet -- not
+the VGG the loss uses), and the colour shift (mean |per-image channel mean - target's|, 0-255:
+a wash of colour shows here). Prints
 per set the median over seeds with the range, writes OUT/results.json, OUT/results.md and a
 gallery (the same crops from each model of the first seed). A killed run continues where it
 stopped when started again (trained arms are kept; an arm resumes from its last epoch).
@@ -61,7 +63,8 @@ def train_arm(arm: str, seed: int, args: argparse.Namespace) -> Path:
     out = args.out / f"{arm}_s{seed}"
     cmd = [sys.executable, str(ROOT / "scripts" / "train_shipped_restorer.py"),
            "--hr", *map(str, args.hr), "--out", str(out), "--init", str(args.start),
-           "--crop", str(args.crop), "--scale", "4", "--bs", str(args.bs), "--frozen-epochs", "0",
+           "--crop", str(args.crop), "--scale", str(args.scale), "--bs", str(args.bs),
+           "--frozen-epochs", "0",
            "--epochs", str(args.epochs), "--samples-per-image", str(args.samples_per_image),
            "--lr", str(args.lr), "--workers", str(args.workers), "--seed", str(seed),
            "--device", "cpu", *ARMS[arm]]
@@ -87,11 +90,12 @@ def evaluate(models: dict[str, Restorer | None], args: argparse.Namespace) -> di
         t0 = time.perf_counter()
         for f, root in items[:args.limit]:
             hr = modcrop(Image.open(f).convert("RGB"), 4)
-            lr = degrade_real(hr, 4, random.Random(file_seed(args.eval_seed, f.relative_to(root))))
+            lr = degrade_real(hr, args.scale,
+                              random.Random(file_seed(args.eval_seed, f.relative_to(root))))
             hr_t = pil_to_tensor(hr)
             for m, restorer in models.items():
                 pred = (lr.resize(hr.size, Image.Resampling.BICUBIC) if restorer is None
-                        else restorer.restore(lr, scale=4, tile=args.tile))
+                        else restorer.restore(lr, scale=args.scale, tile=args.tile))
                 p = pil_to_tensor(pred)
                 rows[m].append({**score(p, hr_t, lpips), "colour_shift": colour_shift(p, hr_t)})
         out[name] = rows
@@ -100,14 +104,19 @@ def evaluate(models: dict[str, Restorer | None], args: argparse.Namespace) -> di
     return out
 
 
-def summarise(scores: dict, seeds: list[int], arms: list[str]) -> dict:
+def base_name(scale: int) -> str:
+    """The no-model baseline: bicubic enlargement at x4, the degraded photo itself at x1."""
+    return "bicubic" if scale > 1 else "input"
+
+
+def summarise(scores: dict, seeds: list[int], arms: list[str], scale: int) -> dict:
     """{set: {row: {metric: (median, lo, hi)}}}: per-seed set means, then median/range."""
     summary: dict = {}
     for name, rows in scores.items():
         def mean(model: str, k: str, rows: dict = rows) -> float:
             return statistics.mean(r[k] for r in rows[model])
         table = {}
-        for base in ("bicubic", "start"):
+        for base in (base_name(scale), "start"):
             table[base] = {k: (mean(base, k),) * 3 for k in METRICS}
         for arm in arms:
             table[arm] = {}
@@ -145,13 +154,14 @@ def gallery(models: dict[str, Restorer | None], args: argparse.Namespace, path: 
         draw.text((j * crop + 3, 2), n, fill="black")
     for i, (f, root) in enumerate(picks):
         hr = modcrop(Image.open(f).convert("RGB"), 4)
-        lr = degrade_real(hr, 4, random.Random(file_seed(args.eval_seed, f.relative_to(root))))
+        lr = degrade_real(hr, args.scale,
+                          random.Random(file_seed(args.eval_seed, f.relative_to(root))))
         box = ((hr.width - crop) // 2, (hr.height - crop) // 2)
         box = (*box, box[0] + crop, box[1] + crop)
         for j, n in enumerate(names):
             r = models.get(n)
             img = (hr if n == "target" else lr.resize(hr.size, Image.Resampling.BICUBIC)
-                   if r is None else r.restore(lr, scale=4, tile=args.tile))
+                   if r is None else r.restore(lr, scale=args.scale, tile=args.tile))
             sheet.paste(img.crop(box), (j * crop, 14 + i * crop))
     sheet.save(path, quality=90)
     print(f"gallery: {path}")
@@ -159,7 +169,11 @@ def gallery(models: dict[str, Restorer | None], args: argparse.Namespace, path: 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--start", type=Path, default=ROOT / "lesson7" / "assets" / "restorer_x4")
+    ap.add_argument("--start", type=Path, default=None,
+                    help="the trained restorer every arm starts from (default: the shipped "
+                         "restorer_x4, or restorer_x1 with --scale 1)")
+    ap.add_argument("--scale", type=int, default=4, choices=(4, 1),
+                    help="4: x4 from a quarter-size degraded photo; 1: same size (restorer_x1)")
     ap.add_argument("--hr", type=Path, nargs="+",
                     default=[ROOT / "data/shipped/bsd200", ROOT / "data/shipped/pets_train"],
                     help="training photos (scripts/prepare_shipped_data.py makes the defaults)")
@@ -180,12 +194,15 @@ def main() -> None:
     ap.add_argument("--tile", type=int, default=256)
     ap.add_argument("--no-train", action="store_true", help="only score the arms already trained")
     args = ap.parse_args()
+    if args.start is None:
+        args.start = ROOT / "lesson7" / "assets" / f"restorer_x{args.scale}"
     commit = subprocess.run(["git", "describe", "--always", "--dirty"], capture_output=True,
                             text=True, cwd=ROOT).stdout.strip()
     header = (f"device cpu ({platform.processor() or platform.machine()}), torch {torch.__version__}, "
               f"commit {commit}, {args.threads} threads, load {os.getloadavg()[0]:.2f}; start "
-              f"{args.start.name}; {args.epochs} epochs x {args.samples_per_image} crops/photo, "
-              f"bs {args.bs}, crop {args.crop}, lr {args.lr:g}; seeds {args.seeds}")
+              f"{args.start.name}, x{args.scale}; {args.epochs} epochs x "
+              f"{args.samples_per_image} crops/photo, bs {args.bs}, crop {args.crop}, "
+              f"lr {args.lr:g}; seeds {args.seeds}")
     print(header, flush=True)
     args.out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
@@ -195,12 +212,13 @@ def main() -> None:
                 train_arm(arm, seed, args)
     train_s = time.perf_counter() - t0
     torch.set_num_threads(args.threads)
-    models: dict[str, Restorer | None] = {"bicubic": None, "start": Restorer.load(args.start)}
+    models: dict[str, Restorer | None] = {base_name(args.scale): None,
+                                          "start": Restorer.load(args.start)}
     for seed in args.seeds:
         for arm in args.arms:
             models[f"{arm}_s{seed}"] = Restorer.load(args.out / f"{arm}_s{seed}")
     scores = evaluate(models, args)
-    summary = summarise(scores, args.seeds, args.arms)
+    summary = summarise(scores, args.seeds, args.arms, args.scale)
     md = markdown(summary, header + f"; training {train_s:.0f} s this call")
     print(md)
     (args.out / "results.md").write_text(md)
