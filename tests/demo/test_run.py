@@ -57,7 +57,14 @@ def test_quick_demo_runs_every_stage_offline(tmp_path, monkeypatch, capsys):
     assert "no ImageNet AlexNet weights" in unavailable["restore"]["LPIPS"]
     assert any("AlexNet" in why for why in unavailable["gan"].values())
     restore = {f["name"]: f["ours"] for f in reports["restore"]["figures"]}
-    assert restore["PSNR-Y, shipped restorer"] > restore["PSNR-Y, bicubic"]
+    assert {"PSNR-Y, shipped restorer", "PSNR-Y, bicubic"} <= set(restore)
+    # The shipped x4 model is trained with the lesson's feature loss: it puts back fine detail
+    # that bicubic lacks (PSNR may go either way; LPIPS, which needs AlexNet, is checked in
+    # tests/restore/test_shipped.py). Detail: mean |Laplacian| of Y, a classic focus measure.
+    for name in ("astronaut", "chelsea", "coffee", "rocket"):
+        detail = {tag: laplacian_energy(out / "restore" / "photos" / f"{name}_{tag}.png")
+                  for tag in ("bicubic", "restored", "original")}
+        assert detail["bicubic"] * 1.3 < detail["restored"] < detail["original"], (name, detail)
     assert len(reports["restore"]["galleries"][0]["items"]) == 4
     colorize = reports["colorize"]
     if colorize["unavailable"]:
@@ -73,3 +80,13 @@ def test_quick_demo_runs_every_stage_offline(tmp_path, monkeypatch, capsys):
     # a rerun with the same settings keeps every finished stage
     assert main(["demo", "--quick", "--device", "cpu", "--out", str(out)]) == 0
     assert json.loads((out / "summary.json").read_text()) == summary
+
+
+def laplacian_energy(path) -> float:
+    """Mean |4-neighbour Laplacian| of the image's luma, in 0-255 levels."""
+    import numpy as np
+    from PIL import Image
+
+    y = np.asarray(Image.open(path).convert("L"), dtype=np.float64)
+    lap = 4 * y[1:-1, 1:-1] - y[:-2, 1:-1] - y[2:, 1:-1] - y[1:-1, :-2] - y[1:-1, 2:]
+    return float(np.abs(lap).mean())

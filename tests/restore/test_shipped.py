@@ -56,16 +56,22 @@ def _psnr_gain(restored: Image.Image, baseline: Image.Image, hr: Image.Image, sh
 
 @pytest.mark.realdata
 def test_shipped_x4_model_beats_bicubic_on_a_held_out_photo():
+    """The x4 model is trained with the lesson's feature loss: judged by LPIPS. Its L1-trained
+    start model gains 0.18 here (0.718 -> 0.543); the feature-loss fine-tune 0.31 (-> 0.408)."""
     from conftest import shared_path
 
     from lesson7.data.pairs import modcrop
     from lesson7.data.sr_pairs import degrade_real
+    from lesson7.quality import LPIPS
 
     hr = modcrop(Image.open(shared_path("datasets", "set5", "butterfly.png")).convert("RGB"), 4)
     lr = degrade_real(hr, 4, random.Random(0))
     restored = Restorer.load(shipped_model_path()).restore(lr)
-    gain = _psnr_gain(restored, lr.resize(hr.size, Image.Resampling.BICUBIC), hr, 4)
-    assert gain > 0.3, gain
+    lpips, target = LPIPS("alex"), pil_to_tensor(hr)[None]
+    bicubic = lpips(pil_to_tensor(lr.resize(hr.size, Image.Resampling.BICUBIC))[None], target)
+    gain = (bicubic - lpips(pil_to_tensor(restored)[None], target)).item()
+    assert gain > 0.25, gain
+    assert _psnr_gain(restored, lr.resize(hr.size, Image.Resampling.BICUBIC), hr, 4) > -0.5
 
 
 @pytest.mark.realdata
