@@ -183,9 +183,11 @@ def stage_restore(ctx: StageContext) -> StageReport:
     rep = StageReport(
         title="Restoring photos: the shipped x4 restorer", lesson=NOTEBOOKS["restore"],
         command="lesson7 restore predict PHOTOS --out DIR   (then: lesson7 restore train ...)",
-        summary="The lesson's Dynamic U-Net (on an ImageNet EfficientNet-Lite0 encoder) that ships "
-                "with lesson7 restores four real photos shrunk 4x with blur, noise and JPEG; then "
-                "the lesson's training loop fine-tunes it for a new degradation.")
+        summary="The lesson's Dynamic U-Net (on an ImageNet EfficientNet-Lite0 encoder, trained "
+                "with the lesson's feature loss) that ships with lesson7 restores four real photos "
+                "shrunk 4x with blur, noise and JPEG: it puts back texture, which LPIPS rewards "
+                "and PSNR does not; then the lesson's training loop fine-tunes it for a new "
+                "degradation.")
     with ctx.progress.step("degrading 4 photos (seeded) and restoring them x4"):
         scores = restore_photos(ctx, rep)
     names = ", ".join(scores)
