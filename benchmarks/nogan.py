@@ -190,11 +190,11 @@ def control(cfg: NoGANConfig, args: argparse.Namespace, out: Path, lpips: bool,
     if not (metrics.is_file() and json.loads(metrics.read_text()).get("complete")):
         switcher = None
         if equal:
-            history = json.loads((gan_run / "metrics.json").read_text())["history"]
-            if len({r["stage"] for r in history}) != 1:
+            if len({r["stage"] for r in gan_history}) != 1:
                 raise SystemExit("--control-steps equal replays a one-stage GAN run; this one "
                                  "has several sizes (use --control-steps adaptive)")
-            epochs = [(r["gen_batches"], r["gen_batches"] + r["critic_batches"]) for r in history]
+            epochs = [(r["gen_batches"], r["gen_batches"] + r["critic_batches"])
+                      for r in gan_history]
             switcher = ScheduledGANSwitcher(epochs)
             if run.exists():  # the replay starts at the first epoch: an interrupted one restarts
                 shutil.rmtree(run)

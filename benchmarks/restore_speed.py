@@ -37,7 +37,7 @@ from torch import Tensor, nn
 
 from lesson7.configs.export import ExportConfig
 from lesson7.data.items import get_image_files
-from lesson7.restore.export import _model_path, export_onnx, load_onnx_restorer
+from lesson7.restore.export import export_onnx, load_onnx_restorer, resolve_model_name
 from lesson7.restore.restorer import Restorer
 
 SHARED = Path(__file__).resolve().parents[1] / ".." / "shared"
@@ -116,7 +116,7 @@ def main() -> None:
           f"python {platform.python_version()}, commit {_commit()}")
     print(f"load average before: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
     photos = _load_photos(args.images, args.n_images, size)
-    source = _model_path(args.model)  # "shipped" / "shipped-x1": the packaged models
+    source = resolve_model_name(args.model)
     eager = Restorer.load(source)
     cfg = eager.cfg
     print(f"model {args.model}: {cfg.arch}, upscale {cfg.upscale}, scale {eager.default_scale:g}; "

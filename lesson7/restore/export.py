@@ -42,7 +42,7 @@ from lesson7.files import atomic_path
 from lesson7.restore.restorer import Restorer, UnetConfig, build_unet
 
 __all__ = ["MissingExportPackage", "export_onnx", "fold_parametrizations", "OnnxRuntimeModel",
-           "load_onnx_restorer", "INPUT_NAME", "OUTPUT_NAME"]
+           "load_onnx_restorer", "resolve_model_name", "INPUT_NAME", "OUTPUT_NAME"]
 
 INPUT_NAME, OUTPUT_NAME = "image", "restored"
 _INSTALL = "pip install 'lesson7[export]'"
@@ -60,7 +60,7 @@ def _require(module: str, package: str, why: str) -> Any:
                                    f"{_INSTALL}", name=module) from e
 
 
-def _model_path(name: str) -> Path | str:
+def resolve_model_name(name: str) -> Path | str:
     """A run folder or checkpoint, or a shipped model's file for "shipped" / "shipped-x1"."""
     if name not in (SHIPPED, SHIPPED_X1):
         return name
@@ -166,7 +166,7 @@ def export_onnx(cfg: ExportConfig) -> dict[str, Any]:
     onnx = _require("onnx", "onnx", "lesson7 export")
     if cfg.check:
         _require("onnxruntime", "onnxruntime", "checking the export (--no-check skips it)")
-    source = _model_path(cfg.model)
+    source = resolve_model_name(cfg.model)
     restorer = Restorer.load(source, device="cpu")
     with atomic_path(cfg.onnx) as tmp:  # an unwritable OUT fails here, before the slow part
         proto = _export(restorer, cfg.export_size, cfg.opset)

@@ -115,12 +115,12 @@ def test_cli_exports_the_shipped_model(tmp_path, monkeypatch, capsys):
 
 
 def test_shipped_names_resolve_to_the_packaged_models(monkeypatch):
-    from lesson7.restore.export import _model_path
+    from lesson7.restore.export import resolve_model_name
 
     monkeypatch.delenv("LESSON7_SHIPPED_MODEL", raising=False)
-    assert _model_path("shipped").name == "restorer_x4.safetensors"
-    assert _model_path("shipped-x1").name == "restorer_x1.safetensors"
-    assert _model_path("runs/x") == "runs/x"
+    assert resolve_model_name("shipped").name == "restorer_x4.safetensors"
+    assert resolve_model_name("shipped-x1").name == "restorer_x1.safetensors"
+    assert resolve_model_name("runs/x") == "runs/x"
 
 
 def _one_line_error(capsys) -> str:
